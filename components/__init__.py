@@ -1,0 +1,1 @@
+"""Reusable Pulumi components for one containerized web service on ECS Fargate."""
