@@ -1,7 +1,7 @@
 """Fargate task sizes: which memory values AWS accepts for each CPU value.
 
-Source: AWS ECS developer guide, "Task size" for Fargate. The 8192 and 16384 CPU sizes need Linux platform version 1.4.0 or later; FargateService
-uses `LATEST`, which satisfies that.
+Source: AWS ECS developer guide, "Task size" for Fargate. The 8192 and 16384 CPU sizes need
+Linux platform version 1.4.0 or later; FargateService uses `LATEST`, which satisfies that.
 """
 
 from collections.abc import Mapping
