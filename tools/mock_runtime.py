@@ -75,6 +75,8 @@ class RecordingMocks(pulumi_mocks.Mocks):
     records: list[Recorded] = field(default_factory=list)
     computed: set[str] = field(default_factory=set)
     """Every string this mock invented; a renderer marks these as known after deploy."""
+    looked_up: set[str] = field(default_factory=set)
+    """Strings answered by mocked lookups (account id, zone id): real AWS answers differ."""
     extra_calls: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(
         default_factory=dict
     )
@@ -89,8 +91,9 @@ class RecordingMocks(pulumi_mocks.Mocks):
             # Component resources carry no provider state.
             return f"{args.name}-component", {}
         computed = self._computed_outputs(args.typ, args.name, args.inputs)
+        invented = {k: v for k, v in computed.items() if args.inputs.get(k) != v}
         with self._lock:
-            self._remember(computed)
+            self._remember(invented)
         if args.typ == "awsx:ec2:Vpc":
             # awsx rejects its own inputs echoed back (nat_gateways type check).
             state = computed
@@ -100,6 +103,12 @@ class RecordingMocks(pulumi_mocks.Mocks):
         with self._lock:
             self.computed.add(resource_id)
         return resource_id, state
+
+    def _remember_lookup(self, answer: dict[str, Any]) -> None:
+        for key, value in answer.items():
+            if isinstance(value, str) and key not in ("name", "region", "id", "partition",
+                                                      "dnsSuffix", "userName"):
+                self.looked_up.add(value)
 
     def _remember(self, value: Any) -> None:
         if isinstance(value, str):
@@ -288,8 +297,10 @@ class RecordingMocks(pulumi_mocks.Mocks):
                     f"no mock answer for invoke {token} with {inputs}; "
                     "add one to RecordingMocks.call or extra_calls"
                 )
+        # Lookup answers are known during a real preview, so they are not marked as
+        # computed; they are recorded apart so a renderer can still flag them as mock data.
         with self._lock:
-            self._remember({k: v for k, v in answer.items() if k not in ("name",)})
+            self._remember_lookup(answer)
         return answer
 
     # -- queries for tests -----------------------------------------------------------------
@@ -360,6 +371,8 @@ def install(
     so checks inside them would never run.
     """
     monitor = RecordingMonitor(mocks)
+    # A fresh root stack per installation, so exports of an earlier run do not carry over.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     return monitor
 

@@ -1,0 +1,44 @@
+# The two set-up commands for a fresh machine are `make plan` and `make test`; both create
+# the virtualenv they need. Everything else here is a shortcut for a developer.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STACK ?= staging
+PROGRAM_STAMP := $(VENV)/.program-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+.PHONY: plan plan-json test lint app test-servers clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==25.3
+
+$(PROGRAM_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt app/requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(PROGRAM_STAMP)
+
+## Render a stack's full plan offline (STACK=staging by default; STACK=prod for prod).
+plan: $(PROGRAM_STAMP)
+	$(PY) -m tools.plan $(STACK)
+
+plan-json: $(PROGRAM_STAMP)
+	$(PY) -m tools.plan $(STACK) --json
+
+## Run every test: lint, program, app (with local PostgreSQL and Redis), pipeline, policy.
+test: $(DEV_STAMP) test-servers
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+## Install the PostgreSQL and Redis server binaries the app's integration tests start.
+test-servers:
+	scripts/install-test-servers.sh
+
+lint: $(DEV_STAMP)
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,197 @@
+"""Stack settings: the committed stack files load, and every bad value is rejected by key."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from settings import SettingsError, load
+
+ROOT = Path(__file__).resolve().parent.parent
+SHA = "a" * 40
+
+
+def stack_config(stack: str) -> dict:
+    """The stack file's config as the CLI passes it: objects JSON-encoded, secret present."""
+    raw = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    config = {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in raw.items()}
+    config["webstack:openaiApiKey"] = "secret-value"
+    return config
+
+
+def with_value(stack: str, section: str, key: str, value: object) -> dict:
+    raw = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    raw = copy.deepcopy(raw)
+    raw.setdefault(f"webstack:{section}", {})[key] = value
+    raw["webstack:openaiApiKey"] = "secret-value"
+    return raw
+
+
+def test_prod_matches_current_production_sizing():
+    s = load("prod", stack_config("prod"), commit_sha=SHA)
+    assert (s.service.cpu, s.service.memory_mib) == (512, 1024)
+    assert (s.service.min_tasks, s.service.max_tasks) == (2, 4)
+    assert (s.service.cpu_target_percent, s.service.memory_target_percent) == (60, 75)
+
+
+def test_prod_keeps_secure_defaults():
+    s = load("prod", stack_config("prod"), commit_sha=SHA)
+    assert s.database.multi_az is True
+    assert s.database.deletion_protection is True
+    assert s.database.backup_retention_days >= 7
+    assert s.load_balancer.deletion_protection is True
+    assert s.cache.automatic_failover is True
+    assert s.network.nat_gateways == "one_per_az"
+
+
+def test_staging_is_smaller_than_prod():
+    staging = load("staging", stack_config("staging"), commit_sha=SHA)
+    prod = load("prod", stack_config("prod"), commit_sha=SHA)
+    assert staging.service.cpu < prod.service.cpu
+    assert staging.service.max_tasks < prod.service.max_tasks
+    assert staging.network.nat_gateways == "single"
+    assert staging.domain_name == "staging.app.example.com"
+
+
+def test_source_defaults_to_stack_file_name():
+    s = load("staging", stack_config("staging"), commit_sha=SHA)
+    assert s.source == "Pulumi.staging.yaml"
+
+
+def test_image_tag_is_commit_sha():
+    s = load("staging", stack_config("staging"), commit_sha=SHA)
+    assert s.image.tag == SHA
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("service", "cpu", 300, r"webstack:service\.cpu: 300\. Allowed: one of 256, 512"),
+        ("service", "memoryMiB", 8192, r"webstack:service\.memoryMiB: 8192\. Allowed: a Fargate "
+                                       r"memory size for cpu 512"),
+        ("service", "minTasks", 0, r"webstack:service\.minTasks: 0\. Allowed: a whole number "
+                                   r"from 1 to 100"),
+        ("service", "maxTasks", 1, r"webstack:service\.maxTasks: 1\. Allowed: at least minTasks"),
+        ("service", "logRetentionDays", 10, r"logRetentionDays: 10\. Allowed: one of 1, 3, 5"),
+        ("service", "stopTimeoutSeconds", 121, r"stopTimeoutSeconds: 121"),
+        ("service", "containerPort", "http", r"containerPort: 'http'"),
+        ("service", "memoryMib", 512, r"unknown key webstack:service\.memoryMib"),
+        ("network", "natGateways", "two", r"natGateways: 'two'\. Allowed: one of single, "
+                                          r"one_per_az"),
+        ("network", "cidrBlock", "8.8.0.0/16", r"cidrBlock: '8\.8\.0\.0/16'"),
+        ("network", "availabilityZones", 1, r"availabilityZones: 1"),
+        ("app", "useLocalLlm", "yes", r"useLocalLlm: 'yes'\. Allowed: true or false"),
+        ("app", "filesBucket", "Bad_Bucket", r"filesBucket: 'Bad_Bucket'"),
+        ("app", "filesPrefix", "/abs/", r"filesPrefix: '/abs/'"),
+        ("app", "logLevel", "TRACE", r"logLevel: 'TRACE'"),
+        ("database", "masterUsername", "postgres", r"masterUsername: 'postgres'"),
+        ("database", "backupRetentionDays", 0, r"backupRetentionDays: 0"),
+        ("database", "engineVersion", "12", r"engineVersion: '12'\. Allowed: one of 14, 15"),
+        ("cache", "nodeCount", 1, r"nodeCount: 1\. Allowed: 2 or more while automaticFailover"),
+        ("loadBalancer", "ipAddressType", "ipv6", r"ipAddressType: 'ipv6'"),
+        ("image", "uri", "repo:latest", r"image\.uri: 'repo:latest'\. Allowed: an image URI "
+                                        r"pinned by digest"),
+    ],
+)
+def test_invalid_value_names_file_key_and_value(section, key, value, message):
+    config = with_value("prod", section, key, value)
+    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    with pytest.raises(SettingsError, match=r"^Pulumi\.prod\.yaml: .*" + message):
+        load("prod", encoded, commit_sha=SHA)
+
+
+def test_storage_maximum_below_allocated_rejected():
+    config = with_value("prod", "database", "allocatedStorageGiB", 100)
+    config["webstack:database"]["maxAllocatedStorageGiB"] = 50
+    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    with pytest.raises(SettingsError, match=r"maxAllocatedStorageGiB: 50\. Allowed: at least "
+                                            r"allocatedStorageGiB \(100\)"):
+        load("prod", encoded, commit_sha=SHA)
+
+
+def test_unknown_top_level_key_rejected():
+    config = stack_config("prod")
+    config["webstack:servce"] = "{}"
+    with pytest.raises(SettingsError, match=r"unknown key webstack:servce\. Allowed keys: "
+                                            r"webstack:domainName"):
+        load("prod", config, commit_sha=SHA)
+
+
+def test_domain_outside_zone_rejected():
+    config = stack_config("prod")
+    config["webstack:domainName"] = "app.example.org"
+    with pytest.raises(SettingsError, match=r"domainName: 'app\.example\.org'\. Allowed: a name "
+                                            r"inside the hosted zone example\.com"):
+        load("prod", config, commit_sha=SHA)
+
+
+def test_domain_with_scheme_rejected():
+    config = stack_config("prod")
+    config["webstack:domainName"] = "https://app.example.com"
+    with pytest.raises(SettingsError, match=r"webstack:domainName: 'https://app\.example\.com'"):
+        load("prod", config, commit_sha=SHA)
+
+
+def test_region_required():
+    config = stack_config("prod")
+    del config["aws:region"]
+    with pytest.raises(SettingsError, match=r"invalid value for aws:region: None"):
+        load("prod", config, commit_sha=SHA)
+
+
+def test_missing_domain_names_the_key():
+    config = stack_config("prod")
+    del config["webstack:domainName"]
+    with pytest.raises(SettingsError, match=r"missing required key webstack:domainName"):
+        load("prod", config, commit_sha=SHA)
+
+
+def test_openai_key_required_without_local_llm():
+    config = stack_config("prod")
+    del config["webstack:openaiApiKey"]
+    with pytest.raises(SettingsError, match=r"missing required secret webstack:openaiApiKey"):
+        load("prod", config, commit_sha=SHA)
+
+
+def test_local_llm_needs_ollama_url():
+    config = with_value("prod", "app", "useLocalLlm", True)
+    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    with pytest.raises(SettingsError, match=r"ollamaBaseUrl: ''\. Allowed: an http\(s\) URL of "
+                                            r"the Ollama server"):
+        load("prod", encoded, commit_sha=SHA)
+
+
+def test_build_without_commit_rejected():
+    with pytest.raises(SettingsError, match=r"cannot tag the image .* no commit SHA found"):
+        load("prod", stack_config("prod"), commit_sha="")
+
+
+def test_prebuilt_image_needs_no_commit():
+    digest = "1" * 64
+    config = with_value("prod", "image", "uri",
+                        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:{digest}")
+    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    s = load("prod", encoded, commit_sha="")
+    assert s.image.uri.endswith(digest)
+
+
+def test_existing_network_requires_two_private_subnets():
+    config = stack_config("prod")
+    config["webstack:network"] = json.dumps({
+        "mode": "existing",
+        "vpcId": "vpc-0123456789abcdef0",
+        "publicSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        "privateSubnetIds": ["subnet-0123456789abcdef2"],
+    })
+    with pytest.raises(SettingsError, match=r"privateSubnetIds: \['subnet-0123456789abcdef2'\]\. "
+                                            r"Allowed: a list of at least 2 subnet ids"):
+        load("prod", config, commit_sha=SHA)
+
+
+def test_relaxation_without_reason_rejected():
+    config = stack_config("staging")
+    config["webstack:relaxations"] = json.dumps({"rds-multi-az": ""})
+    with pytest.raises(SettingsError, match=r"webstack:relaxations: \{'rds-multi-az': ''\}"):
+        load("staging", config, commit_sha=SHA)
