@@ -14,7 +14,7 @@ import pulumi_awsx as awsx
 from components.errors import ComponentInputError
 from components.tokens import type_token
 
-_COMPONENT = "Network"
+COMPONENT = "Network"
 
 # Resource ids are the prefix and 8 (older resources) or 17 lowercase hex digits.
 _VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
@@ -71,20 +71,20 @@ def check_cidr_block(value: object) -> ipaddress.IPv4Network:
         "inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, for example '10.0.0.0/16'"
     )
     if not isinstance(value, str) or "/" not in value:
-        raise ComponentInputError(_COMPONENT, "cidr_block", value, allowed)
+        raise ComponentInputError(COMPONENT, "cidr_block", value, allowed)
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except (ipaddress.AddressValueError, ipaddress.NetmaskValueError) as error:
-        raise ComponentInputError(_COMPONENT, "cidr_block", value, allowed) from error
+        raise ComponentInputError(COMPONENT, "cidr_block", value, allowed) from error
     except ValueError as error:
         # strict=True rejects a block with host bits set, such as 10.0.0.1/16.
         raise ComponentInputError(
-            _COMPONENT, "cidr_block", value, allowed + "; clear the host bits"
+            COMPONENT, "cidr_block", value, allowed + "; clear the host bits"
         ) from error
     if not _MIN_PREFIX <= network.prefixlen <= _MAX_PREFIX:
-        raise ComponentInputError(_COMPONENT, "cidr_block", value, allowed)
+        raise ComponentInputError(COMPONENT, "cidr_block", value, allowed)
     if not any(network.subnet_of(block) for block in _RFC1918):
-        raise ComponentInputError(_COMPONENT, "cidr_block", value, allowed)
+        raise ComponentInputError(COMPONENT, "cidr_block", value, allowed)
     return network
 
 
@@ -92,7 +92,7 @@ def check_existing_network(existing: ExistingNetwork) -> None:
     """Raise unless the ids look like AWS ids and the subnet lists are usable."""
     if not isinstance(existing.vpc_id, str) or not _VPC_ID.match(existing.vpc_id):
         raise ComponentInputError(
-            _COMPONENT,
+            COMPONENT,
             "existing.vpc_id",
             existing.vpc_id,
             "expected a VPC id such as 'vpc-0123456789abcdef0'",
@@ -103,7 +103,7 @@ def check_existing_network(existing: ExistingNetwork) -> None:
     ):
         if isinstance(ids, str) or len(ids) < 2:
             raise ComponentInputError(
-                _COMPONENT,
+                COMPONENT,
                 argument,
                 ids,
                 "expected a list of at least 2 subnet ids in different AZs, because the load "
@@ -112,7 +112,7 @@ def check_existing_network(existing: ExistingNetwork) -> None:
         bad = [i for i in ids if not isinstance(i, str) or not _SUBNET_ID.match(i)]
         if bad:
             raise ComponentInputError(
-                _COMPONENT,
+                COMPONENT,
                 argument,
                 ids,
                 f"expected subnet ids such as 'subnet-0123456789abcdef0'; fix {bad}",
@@ -120,31 +120,31 @@ def check_existing_network(existing: ExistingNetwork) -> None:
         duplicates = sorted(i for i, count in Counter(ids).items() if count > 1)
         if duplicates:
             raise ComponentInputError(
-                _COMPONENT, argument, ids, f"expected each subnet once; remove {duplicates}"
+                COMPONENT, argument, ids, f"expected each subnet once; remove {duplicates}"
             )
     both = sorted(set(existing.public_subnet_ids) & set(existing.private_subnet_ids))
     if both:
         raise ComponentInputError(
-            _COMPONENT,
+            COMPONENT,
             "existing.private_subnet_ids",
             existing.private_subnet_ids,
             f"a subnet is either public or private; {both} is in both lists",
         )
 
 
-def check_network_args(args: NetworkArgs) -> None:
+def validate_args(args: NetworkArgs) -> None:
     """Raise `ComponentInputError` for the first invalid plain argument."""
     check_cidr_block(args.cidr_block)
     if type(args.availability_zone_count) is not int or args.availability_zone_count not in (2, 3):
         raise ComponentInputError(
-            _COMPONENT,
+            COMPONENT,
             "availability_zone_count",
             args.availability_zone_count,
             "expected 2 or 3",
         )
     if args.nat_gateways not in _NAT_STRATEGIES:
         raise ComponentInputError(
-            _COMPONENT, "nat_gateways", args.nat_gateways, "expected 'single' or 'one_per_az'"
+            COMPONENT, "nat_gateways", args.nat_gateways, "expected 'single' or 'one_per_az'"
         )
     if args.existing is not None:
         check_existing_network(args.existing)
@@ -169,8 +169,8 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        check_network_args(args)
-        super().__init__(type_token("vpc", "Network"), name, None, opts)
+        validate_args(args)
+        super().__init__(type_token("ec2", COMPONENT), name, None, opts)
 
         self.vpc: awsx.ec2.Vpc | None = None
         """The new VPC; None when `existing` is set."""

@@ -2,15 +2,15 @@
 
 import pulumi_awsx as awsx
 import pytest
-from pulumi.runtime.sync_await import _sync_await
 
 from components.errors import ComponentInputError
 from components.network import ExistingNetwork, Network, NetworkArgs, check_cidr_block
+from tests.components.resolve import resolve
 from tools.mock_runtime import run
 
 VPC = "awsx:ec2:Vpc"
 DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-COMPONENT = "webstack:vpc:Network"
+COMPONENT = "webstack:ec2:Network"
 
 EXISTING = ExistingNetwork(
     vpc_id="vpc-0123456789abcdef0",
@@ -42,10 +42,6 @@ def build(args: NetworkArgs) -> Network:
     box: list[Network] = []
     run(lambda: box.append(Network("net", args)))
     return box[0]
-
-
-def value(output):
-    return _sync_await(output.future())
 
 
 # -- a new VPC ---------------------------------------------------------------------------------
@@ -100,9 +96,9 @@ def test_network_outputs_come_from_the_vpc(pulumi_mocks):
     network = build(NetworkArgs())
 
     vpc = pulumi_mocks.find(VPC, "net-vpc").outputs
-    assert value(network.vpc_id) == vpc["vpcId"]
-    assert value(network.public_subnet_ids) == vpc["publicSubnetIds"]
-    assert value(network.private_subnet_ids) == vpc["privateSubnetIds"]
+    assert resolve(network.vpc_id) == vpc["vpcId"]
+    assert resolve(network.public_subnet_ids) == vpc["publicSubnetIds"]
+    assert resolve(network.private_subnet_ids) == vpc["privateSubnetIds"]
 
 
 def test_network_children_have_the_component_as_parent(pulumi_mocks):
@@ -124,9 +120,9 @@ def test_network_existing_creates_nothing(pulumi_mocks):
 def test_network_existing_passes_ids_through(pulumi_mocks):
     network = build(NetworkArgs(existing=EXISTING))
 
-    assert value(network.vpc_id) == EXISTING.vpc_id
-    assert value(network.public_subnet_ids) == list(EXISTING.public_subnet_ids)
-    assert value(network.private_subnet_ids) == list(EXISTING.private_subnet_ids)
+    assert resolve(network.vpc_id) == EXISTING.vpc_id
+    assert resolve(network.public_subnet_ids) == list(EXISTING.public_subnet_ids)
+    assert resolve(network.private_subnet_ids) == list(EXISTING.private_subnet_ids)
     assert network.vpc is None
 
 
