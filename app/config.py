@@ -1,0 +1,283 @@
+"""Settings: read once from the environment at start, validated, then passed around.
+
+The environment variable of each field is its name in upper case (`aws_region` ->
+`AWS_REGION`). Three groups:
+
+- plain settings the task definition injects (`PORT`, `APP_ENV`, ...);
+- secrets the task definition injects from Secrets Manager, typed `SecretStr` so they are
+  never printed, logged or returned (`OPENAI_API_KEY`, `DATABASE_USER`, ...);
+- local-only settings, named `LOCAL_*`, that the infrastructure never injects: they only
+  matter on a laptop or in tests.
+
+`declared_environment()` reads the first two groups off the model, so the infrastructure
+test that compares them with the task definition cannot drift from this file.
+
+Tuning constants that no deployment needs to change (timeouts, TTLs) are not settings:
+they live in `Tuning`, which tests may replace.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_PREFIX = "LOCAL_"
+"""Env names with this prefix are local-only and left out of `declared_environment()`."""
+
+DEPLOYED_ENVS = frozenset({"staging", "prod"})
+
+DEFAULT_SSL_ROOT_CERT = Path(__file__).resolve().parent / "certs" / "rds-global-bundle.pem"
+"""Where the image keeps the AWS RDS global CA bundle (see app/certs/README.md)."""
+
+_S3_BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the app reads from its environment. Field `x_y` is env var `X_Y`."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=False, extra="ignore", frozen=True, validate_default=True
+    )
+
+    # ---- plain, injected by the task definition --------------------------------------
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    """TCP port the server listens on (on 0.0.0.0). Default: 8000."""
+    app_env: Literal["local", "test", "staging", "prod"] = "local"
+    """Where the app runs. `staging`/`prod` make AWS_REGION, COMMIT_SHA, FILES_BUCKET and
+    (unless USE_LOCAL_LLM) OPENAI_API_KEY required, and forbid unverified TLS."""
+    aws_region: str | None = None
+    """AWS region (boto3 reads it too). Default: none (boto3's own chain decides)."""
+    commit_sha: str | None = None
+    """Git commit the image was built from, shown by /api/info. Default: none."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level written to stdout. Default: INFO."""
+    use_local_llm: bool = False
+    """Ask an Ollama-compatible API (OLLAMA_*) instead of an OpenAI-compatible one."""
+    openai_model: Annotated[str, Field(min_length=1, max_length=200)] = "gpt-4o-mini"
+    openai_base_url: str = "https://api.openai.com/v1"
+    """Base of an OpenAI-compatible API; `/chat/completions` is appended."""
+    ollama_model: Annotated[str, Field(min_length=1, max_length=200)] = "llama3.2"
+    ollama_base_url: str = "http://127.0.0.1:11434"
+    """Base of an Ollama-compatible API; `/api/chat` is appended."""
+    files_bucket: Annotated[str | None, Field(pattern=_S3_BUCKET_PATTERN)] = None
+    """S3 bucket served by /api/files. Default: none, so files come from a local directory."""
+    files_prefix: str = ""
+    """Only keys under this prefix are served (a trailing `/` is added). Default: all keys."""
+    tmpdir: Path = Field(default_factory=lambda: Path(tempfile.gettempdir()))
+    """Scratch directory (the task's writable /tmp volume). Default: the system's."""
+    database_host: str | None = None
+    """PostgreSQL host. Default: none, so events go to a local SQLite file."""
+    database_port: Annotated[int, Field(ge=1, le=65535)] = 5432
+    database_name: Annotated[str, Field(min_length=1, max_length=63)] = "app"
+    database_sslmode: Literal[
+        "disable", "allow", "prefer", "require", "verify-ca", "verify-full"
+    ] = "verify-full"
+    """libpq sslmode. Default: verify-full (RDS forces TLS; this also checks the host)."""
+    database_sslrootcert: Path = DEFAULT_SSL_ROOT_CERT
+    """CA bundle for verify-ca/verify-full. Default: the RDS bundle shipped in the image."""
+    redis_url: str | None = None
+    """`redis://` or `rediss://host:port/db`, without credentials. Default: none, so the
+    answer cache lives in the process."""
+    activity_log_dir: Path | None = None
+    """Directory (the EFS mount) that receives the activity log. Default: a local one."""
+
+    # ---- secrets, injected from Secrets Manager ----------------------------------------
+    openai_api_key: SecretStr | None = None
+    database_user: SecretStr | None = None
+    database_password: SecretStr | None = None
+    redis_auth_token: SecretStr | None = None
+
+    # ---- local only: never injected by the infrastructure --------------------------------
+    local_data_dir: Path = Field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "webstack-app"
+    )
+    """Holds the SQLite file, the local activity log and local files when the real
+    services are not configured. Default: `<system temp>/webstack-app`."""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("openai_base_url", "ollama_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials (use OPENAI_API_KEY)")
+        return value.rstrip("/")
+
+    @field_validator("files_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/"):
+            raise ValueError(f"must be a relative key prefix such as 'public/', got {value!r}")
+        return value if value == "" or value.endswith("/") else value + "/"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+            raise ValueError("must look like rediss://host:6379/0")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials (use REDIS_AUTH_TOKEN)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        deployed = self.app_env in DEPLOYED_ENVS
+        if deployed:
+            for name in ("aws_region", "commit_sha", "files_bucket"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name.upper()} is required when APP_ENV={self.app_env}")
+            if not self.use_local_llm and self.openai_api_key is None:
+                raise ValueError(
+                    f"OPENAI_API_KEY is required when APP_ENV={self.app_env} "
+                    "and USE_LOCAL_LLM is false"
+                )
+            if self.redis_url and not self.redis_url.startswith("rediss://"):
+                raise ValueError(f"REDIS_URL must use rediss:// when APP_ENV={self.app_env}")
+        if self.database_host:
+            for name in ("database_user", "database_password"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{name.upper()} is required when DATABASE_HOST is set")
+            if deployed and self.database_sslmode not in ("verify-ca", "verify-full"):
+                raise ValueError(
+                    f"DATABASE_SSLMODE must be verify-full or verify-ca when "
+                    f"APP_ENV={self.app_env}, got {self.database_sslmode!r}"
+                )
+            if (
+                self.database_sslmode in ("verify-ca", "verify-full")
+                and not self.database_sslrootcert.is_file()
+            ):
+                raise ValueError(
+                    f"DATABASE_SSLROOTCERT points to {str(self.database_sslrootcert)!r}, "
+                    "which is not a file (DATABASE_SSLMODE needs a CA bundle)"
+                )
+        return self
+
+    # ---- derived values ----------------------------------------------------------------
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_host)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.local_data_dir / "app.sqlite3"
+
+    @property
+    def activity_dir(self) -> Path:
+        return self.activity_log_dir or self.local_data_dir / "activity"
+
+    @property
+    def local_files_dir(self) -> Path:
+        return self.local_data_dir / "files"
+
+    @property
+    def llm_backend(self) -> Literal["ollama", "openai"]:
+        return "ollama" if self.use_local_llm else "openai"
+
+    @property
+    def llm_model(self) -> str:
+        return self.ollama_model if self.use_local_llm else self.openai_model
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tuning:
+    """Timeouts and limits that no deployment sets; tests pass smaller ones."""
+
+    llm_connect_timeout_seconds: float = 3.0
+    """Connecting to the LLM API. Past it: 504."""
+    llm_timeout_seconds: float = 25.0
+    """Whole LLM request, under the ALB's 60 s idle timeout. Past it: 504."""
+    answer_cache_ttl_seconds: int = 7 * 24 * 3600
+    """How long a cached answer is reused: a week."""
+    presign_expiry_seconds: int = 300
+    """Lifetime of a presigned S3 URL: 5 minutes."""
+    ready_timeout_seconds: float = 2.0
+    """Per dependency in /api/ready; the whole check takes at most this long."""
+    db_connect_timeout_seconds: int = 3
+    db_pool_size: int = 5
+    redis_timeout_seconds: float = 1.0
+    keep_alive_seconds: int = 65
+    """Idle keep-alive, longer than the ALB's 60 s idle timeout, so the ALB (not the app)
+    closes idle connections and never sends on one the app just closed (a 502)."""
+    shutdown_grace_seconds: int = 25
+    """After SIGTERM, how long in-flight requests may take; under ECS's 30 s stop timeout."""
+
+
+def _env_name(field_name: str) -> str:
+    return field_name.upper()
+
+
+def _is_secret(annotation: object) -> bool:
+    return annotation is SecretStr or SecretStr in typing.get_args(annotation)
+
+
+def declared_environment() -> tuple[frozenset[str], frozenset[str]]:
+    """Return (plain env names, secret env names) the app reads in a deployment.
+
+    Derived from the `Settings` fields: a field typed `SecretStr` (optional or not) is a
+    secret, any other is plain. Fields whose env name starts with `LOCAL_` are local-only
+    (laptop and test conveniences such as the SQLite location) and are left out, because
+    the task definition never sets them. An infrastructure test compares the result with
+    the `environment` and `secrets` of the task definition.
+    """
+    plain: set[str] = set()
+    secret: set[str] = set()
+    for name, field in Settings.model_fields.items():
+        env = _env_name(name)
+        if env.startswith(LOCAL_PREFIX):
+            continue
+        (secret if _is_secret(field.annotation) else plain).add(env)
+    return frozenset(plain), frozenset(secret)
+
+
+def _describe(error: dict[str, typing.Any]) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if not str(part).isdigit()]
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not loc:
+        return message  # model-level checks name their variables themselves
+    field = loc[0]
+    env = _env_name(field)
+    field_info = Settings.model_fields.get(field)
+    shown = ""
+    if field_info is not None and not _is_secret(field_info.annotation) and "input" in error:
+        shown = f" (got {error['input']!r})"
+    return f"{env}: {message}{shown}"
+
+
+def load_settings(environ: typing.Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings; raise `ConfigError` with one line on failure.
+
+    With `environ`, read from that mapping instead of `os.environ` (tests).
+    """
+    try:
+        if environ is None:
+            return Settings()
+        # Only the given mapping: build from keyword values, not the process environment.
+        known = {
+            name: environ[_env_name(name)]
+            for name in Settings.model_fields
+            if _env_name(name) in environ
+        }
+        return Settings.model_validate(known)
+    except ValidationError as exc:
+        details = "; ".join(_describe(e) for e in exc.errors(include_url=False))
+        raise ConfigError(f"invalid configuration: {details}") from None
