@@ -1,10 +1,10 @@
 """EfsVolume: an encrypted EFS file system that the web service mounts through one access point.
 
-Creates the file system with backups on, a file system policy that rejects unencrypted
-clients and any mount that bypasses the access point, a security group with no rules
-(FargateService adds the one NFS ingress rule from the service's group), one mount target
-per private subnet and the access point. Exposes a `ServiceAttachment` with the mount, the
-directory's environment variable and the task role statement that authorizes it.
+Creates the file system with backups on and one mount target per private subnet. Its file
+system policy rejects unencrypted clients and any mount that bypasses the access point. Its
+security group has no rules: FargateService adds the one NFS ingress rule from the service's
+group. Exposes a `ServiceAttachment` with the mount, the directory's environment variable and
+the task role statement that authorizes the mount.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from components.tokens import type_token
 COMPONENT = "EfsVolume"
 NFS_PORT = 2049
 CONTAINER_PATH = "/mnt/activity"
-"""Where the container sees the access point's directory; the app reads ACTIVITY_LOG_DIR."""
+"""Mount path of the access point's directory in the container, passed as ACTIVITY_LOG_DIR."""
 VOLUME_NAME = "activity-log"
 
 SUBNET_KEY_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?$")
 # Access point root directory: at most 100 characters and four levels, no level starting
-# with a dot (Amazon EFS API reference, RootDirectory.Path). The character set here is
-# narrower than the API's on purpose.
+# with a dot (Amazon EFS API reference, RootDirectory). The characters allowed here are a
+# subset of the API's, so a path needs no quoting anywhere.
 ROOT_DIRECTORY_PATTERN = re.compile(r"^(?:/(?!\.)[A-Za-z0-9_.-]+){1,4}$")
 PERMISSIONS_PATTERN = re.compile(r"^0?[0-7]{3}$")
 MAX_POSIX_ID = 4294967295
@@ -42,7 +42,7 @@ class EfsVolumeArgs:
     """Settings of the file system and its one access point."""
 
     vpc_id: pulumi.Input[str]
-    """VPC that holds the mount targets and their security group."""
+    """VPC of the mount targets and their security group."""
     subnet_ids: Mapping[str, pulumi.Input[str]]
     """Private subnets, one per availability zone, keyed by a stable label such as `az1`.
 
@@ -97,6 +97,7 @@ def validate_args(args: EfsVolumeArgs) -> None:
         raise _invalid(
             "subnet_ids", dict(args.subnet_ids), "pass at least one private subnet, keyed"
         )
+
     for key in args.subnet_ids:
         if not SUBNET_KEY_PATTERN.match(key):
             raise _invalid(
@@ -105,10 +106,12 @@ def validate_args(args: EfsVolumeArgs) -> None:
                 "use keys of 1 to 16 lowercase letters, digits and inner hyphens, such as 'az1'",
             )
     plain_ids = [value for value in args.subnet_ids.values() if isinstance(value, str)]
+
     if len(plain_ids) != len(set(plain_ids)):
         raise _invalid(
             "subnet_ids", dict(args.subnet_ids), "list each subnet once: one mount target each"
         )
+
     if args.root_directory == "/" or not ROOT_DIRECTORY_PATTERN.match(args.root_directory):
         raise _invalid(
             "root_directory",
@@ -116,13 +119,16 @@ def validate_args(args: EfsVolumeArgs) -> None:
             "use an absolute path below '/' of 1 to 4 levels, such as '/activity', made of "
             "letters, digits, '_', '.' and '-', with no level starting with '.'",
         )
+
     if len(args.root_directory) > 100:
         raise _invalid("root_directory", args.root_directory, "use at most 100 characters")
+
     for argument, value in (("posix_uid", args.posix_uid), ("posix_gid", args.posix_gid)):
         if not 1 <= value <= MAX_POSIX_ID:
             raise _invalid(
                 argument, value, f"use 1 to {MAX_POSIX_ID}; 0 would act as root on the share"
             )
+
     if not PERMISSIONS_PATTERN.match(args.directory_permissions):
         raise _invalid(
             "directory_permissions",

@@ -23,9 +23,9 @@ from components.tokens import type_token
 COMPONENT = "RdsDatabase"
 POSTGRES_PORT = 5432
 
-# Major versions offered by RDS for PostgreSQL in standard support when this was written
-# (Amazon RDS User Guide, "Release calendars for Amazon RDS for PostgreSQL"). Extend the
-# table when RDS adds a major version; the parameter group family follows the major.
+# Major versions this component accepts, kept by hand: compare them with the RDS for
+# PostgreSQL release calendar when a version enters or leaves standard support.
+# The parameter group family follows the major version.
 SUPPORTED_MAJOR_VERSIONS = ("14", "15", "16", "17")
 
 # Master user names that RDS rejects or that collide with built-in roles; PostgreSQL also
@@ -54,7 +54,7 @@ class RdsDatabaseArgs:
     """Settings of one PostgreSQL instance; the defaults are the production ones."""
 
     vpc_id: pulumi.Input[str]
-    """VPC that holds the instance and its security group."""
+    """VPC of the instance and its security group."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Private subnets for the DB subnet group, in at least two availability zones."""
     db_name: str = "app"
@@ -95,6 +95,7 @@ def validate_args(name: str, args: RdsDatabaseArgs) -> None:
             "use 1 to 40 lowercase letters, digits and single hyphens, starting with a letter "
             "and not ending with a hyphen, because it becomes the DB instance identifier",
         )
+
     if not IDENTIFIER_PATTERN.match(args.db_name) or args.db_name in RESERVED_DB_NAMES:
         raise _invalid(
             "db_name",
@@ -102,6 +103,7 @@ def validate_args(name: str, args: RdsDatabaseArgs) -> None:
             "use 1 to 63 lowercase letters, digits and underscores starting with a letter, "
             f"other than {sorted(RESERVED_DB_NAMES)}",
         )
+
     if (
         not IDENTIFIER_PATTERN.match(args.username)
         or args.username in RESERVED_USERNAMES
@@ -114,6 +116,7 @@ def validate_args(name: str, args: RdsDatabaseArgs) -> None:
             f"other than {sorted(RESERVED_USERNAMES)} and not starting with "
             f"{RESERVED_USERNAME_PREFIX!r}",
         )
+
     if args.engine_version not in SUPPORTED_MAJOR_VERSIONS:
         raise _invalid(
             "engine_version",
@@ -121,36 +124,42 @@ def validate_args(name: str, args: RdsDatabaseArgs) -> None:
             f"use a PostgreSQL major version in {list(SUPPORTED_MAJOR_VERSIONS)}, "
             "without a minor part (RDS chooses and upgrades the minor)",
         )
+
     if not INSTANCE_CLASS_PATTERN.match(args.instance_class):
         raise _invalid(
             "instance_class",
             args.instance_class,
             "use an RDS instance class such as 'db.t4g.medium' or 'db.m7g.large'",
         )
+
     if not 20 <= args.allocated_storage_gib <= 65536:
         raise _invalid(
             "allocated_storage_gib",
             args.allocated_storage_gib,
             "use 20 to 65536 GiB (the gp3 limits for PostgreSQL)",
         )
+
     if not args.allocated_storage_gib <= args.max_allocated_storage_gib <= 65536:
         raise _invalid(
             "max_allocated_storage_gib",
             args.max_allocated_storage_gib,
             f"use {args.allocated_storage_gib} (allocated_storage_gib) to 65536 GiB",
         )
+
     if not 1 <= args.backup_retention_days <= 35:
         raise _invalid(
             "backup_retention_days",
             args.backup_retention_days,
             "use 1 to 35 days; 0 would turn automated backups off",
         )
+
     if args.slow_query_log_ms != -1 and not 100 <= args.slow_query_log_ms <= 60000:
         raise _invalid(
             "slow_query_log_ms",
             args.slow_query_log_ms,
             "use 100 to 60000 ms, or -1 to turn slow query logging off",
         )
+
     if args.final_snapshot_prefix is not None and not SNAPSHOT_PREFIX_PATTERN.match(
         args.final_snapshot_prefix
     ):
@@ -160,13 +169,13 @@ def validate_args(name: str, args: RdsDatabaseArgs) -> None:
             "use up to 200 lowercase letters, digits and single hyphens, starting with a letter "
             "and not ending with a hyphen",
         )
+
     if isinstance(args.subnet_ids, list | tuple):
         _check_subnet_count(args.subnet_ids)
 
 
 def _check_subnet_count(subnet_ids: Sequence[object]) -> Sequence[object]:
-    # A DB subnet group must cover at least two availability zones (Amazon RDS User Guide,
-    # "Working with a DB instance in a VPC").
+    # RDS rejects a DB subnet group that does not cover at least two availability zones.
     if len(subnet_ids) < 2:
         raise _invalid(
             "subnet_ids",
@@ -242,8 +251,8 @@ class RdsDatabase(pulumi.ComponentResource):
         )
 
         # No inline rules: FargateService adds the only ingress rule, from the service's group.
-        # The provider also removes the allow-all egress rule AWS adds to a new group; the
-        # database only answers connections, which security groups allow back statefully.
+        # The provider also removes the allow-all egress rule AWS adds to a new group. The
+        # database needs none, because security groups let replies to allowed traffic out.
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,

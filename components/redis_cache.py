@@ -37,8 +37,8 @@ AUTH_TOKEN_LENGTH = 64
 AUTH_TOKEN_SPECIAL_CHARACTERS = "!&#$^<>-"
 
 NODE_TYPE_PATTERN = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
-# The replication group id is `<name>-cache-<7 random characters>` and may have 40
-# characters: lowercase letters, digits and single hyphens, starting with a letter.
+# Pulumi names the replication group `<name>-cache-<7 random characters>`, and an id may
+# have 40 characters: lowercase letters, digits and single hyphens, starting with a letter.
 COMPONENT_NAME_PATTERN = re.compile(r"^(?!.*--)[a-z][a-z0-9-]{0,25}(?<!-)$")
 MAX_CACHE_CLUSTERS = 6
 """A primary and up to five replicas in a replication group without cluster mode."""
@@ -53,7 +53,7 @@ class RedisCacheArgs:
     """
 
     vpc_id: pulumi.Input[str]
-    """VPC that holds the cache and its security group."""
+    """VPC of the cache and its security group."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Private subnets for the cache subnet group, one per availability zone."""
     engine: Literal["redis", "valkey"] = "redis"
@@ -87,8 +87,10 @@ def validate_args(name: str, args: RedisCacheArgs) -> None:
             "use 1 to 26 lowercase letters, digits and single hyphens, starting with a letter "
             "and not ending with a hyphen, because it becomes the replication group id",
         )
+
     if args.engine not in SUPPORTED_VERSIONS:
         raise _invalid("engine", args.engine, f"use one of {sorted(SUPPORTED_VERSIONS)}")
+
     versions = SUPPORTED_VERSIONS[args.engine]
     if args.engine_version not in versions:
         raise _invalid(
@@ -96,18 +98,21 @@ def validate_args(name: str, args: RedisCacheArgs) -> None:
             args.engine_version,
             f"use one of {list(versions)} for engine {args.engine!r}",
         )
+
     if not NODE_TYPE_PATTERN.match(args.node_type):
         raise _invalid(
             "node_type",
             args.node_type,
             "use an ElastiCache node type such as 'cache.t4g.small' or 'cache.r7g.large'",
         )
+
     if not 1 <= args.num_cache_clusters <= MAX_CACHE_CLUSTERS:
         raise _invalid(
             "num_cache_clusters",
             args.num_cache_clusters,
             f"use 1 to {MAX_CACHE_CLUSTERS} nodes (one primary and up to five replicas)",
         )
+
     if args.automatic_failover and args.num_cache_clusters < 2:
         raise _invalid(
             "num_cache_clusters",
@@ -115,12 +120,14 @@ def validate_args(name: str, args: RedisCacheArgs) -> None:
             "use 2 or more nodes with automatic_failover, or turn automatic_failover and "
             "multi_az off",
         )
+
     if args.multi_az and not args.automatic_failover:
         raise _invalid(
             "multi_az",
             args.multi_az,
             "turn automatic_failover on as well, or turn multi_az off",
         )
+
     if not 1 <= args.snapshot_retention_days <= 35:
         raise _invalid(
             "snapshot_retention_days",
@@ -208,8 +215,9 @@ class RedisCache(pulumi.ComponentResource):
             subnet_group_name=subnet_group.id,
             security_group_ids=[security_group.id],
             at_rest_encryption_enabled=True,
-            # Created with encryption in transit, the group requires TLS from every client.
             transit_encryption_enabled=True,
+            # "preferred" would also accept plain connections, which exists only to migrate.
+            transit_encryption_mode="required",
             auth_token=auth_token.result,
             snapshot_retention_limit=args.snapshot_retention_days,
             auto_minor_version_upgrade=True,

@@ -1,6 +1,6 @@
 """The data-service contract: every attachment can be consumed without knowing its source.
 
-FargateService merges attachments blindly, so each one must keep the rules of
+FargateService merges attachments without inspecting them, so each one must keep the rules of
 `components/attachment.py` and the environment names fixed in docs/design.md.
 """
 
@@ -79,7 +79,7 @@ def test_environment_names_are_valid(service):
     assert invalid == []
 
 
-def test_environment_holds_no_credential(service):
+def test_environment_has_no_credential(service):
     _, component = service
     suspicious = [n for n in component.attachment.environment if CREDENTIAL_WORDS.search(n)]
     assert suspicious == []

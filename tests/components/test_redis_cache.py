@@ -33,6 +33,7 @@ def test_group_encrypts_in_transit_and_at_rest(pulumi_mocks):
     inputs = group_inputs(pulumi_mocks)
     assert inputs["atRestEncryptionEnabled"] is True
     assert inputs["transitEncryptionEnabled"] is True
+    assert inputs["transitEncryptionMode"] == "required"
     assert is_secret(inputs["authToken"])
 
 
