@@ -296,6 +296,8 @@ class RdsDatabase(pulumi.ComponentResource):
             skip_final_snapshot=False,
             final_snapshot_identifier=snapshot_id,
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            # NOTE: unverified for db.t4g.micro and db.t4g.small on PostgreSQL; RDS for MySQL
+            # and MariaDB reject Performance Insights on those classes.
             performance_insights_enabled=True,
             auto_minor_version_upgrade=True,
             # Changes wait for the maintenance window instead of restarting the database
