@@ -105,6 +105,15 @@ class Settings(BaseSettings):
     """Holds the SQLite file, the local activity log and local files when the real
     services are not configured. Default: `<system temp>/webstack-app`."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_unset(cls, values: object) -> object:
+        """An empty value for an optional setting (say `REDIS_URL=`) means "not set"."""
+        if not isinstance(values, dict):
+            return values
+        optional = {name for name, field in cls.model_fields.items() if field.default is None}
+        return {k: v for k, v in values.items() if not (k in optional and v == "")}
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
