@@ -58,10 +58,11 @@ class MountPoint:
 def merge_variables(
     sources: Sequence[tuple[str, Mapping[str, T]]], component: str = COMPONENT
 ) -> dict[str, T]:
-    """Merge `(argument, variables)` pairs into one mapping; a name set twice is an error.
+    """Merge `(argument, variables)` pairs into one mapping.
 
-    `argument` names where the variables come from, such as `environment` or
-    `attachments['database'].secrets`, so the message can point at both places.
+    A name set twice raises ComponentInputError. `argument` names where the variables come
+    from, such as `environment` or `attachments['database'].secrets`, so the message can
+    point at both places.
     """
     merged: dict[str, T] = {}
     origin: dict[str, str] = {}
@@ -69,7 +70,9 @@ def merge_variables(
         for name, value in variables.items():
             if name in merged:
                 raise ComponentInputError(
-                    component, argument, name,
+                    component,
+                    argument,
+                    name,
                     f"{name} is also set by {origin[name]}; set each variable in one place.",
                 )
             merged[name] = value
@@ -80,13 +83,17 @@ def merge_variables(
 def _check_name(name: object, argument: str, component: str) -> str:
     if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
         raise ComponentInputError(
-            component, argument, name,
+            component,
+            argument,
+            name,
             "variable names match ^[A-Za-z_][A-Za-z0-9_]*$ (letters, digits, '_', "
             "not starting with a digit); rename it.",
         )
     if name in RESERVED_NAMES:
         raise ComponentInputError(
-            component, argument, name,
+            component,
+            argument,
+            name,
             f"{name} is set by FargateService from container_port; remove it.",
         )
     return name
@@ -97,7 +104,9 @@ def check_environment_name(name: object, argument: str, component: str = COMPONE
     name = _check_name(name, argument, component)
     if name in AWS_STATIC_KEY_NAMES:
         raise ComponentInputError(
-            component, argument, name,
+            component,
+            argument,
+            name,
             "static AWS keys are not allowed because the task role supplies AWS credentials; "
             "remove it, and grant the access through the task role.",
         )
@@ -105,7 +114,9 @@ def check_environment_name(name: object, argument: str, component: str = COMPONE
     words = [word for word in CREDENTIAL_WORDS if word in upper]
     if words:
         raise ComponentInputError(
-            component, argument, name,
+            component,
+            argument,
+            name,
             f"the name contains {', '.join(words)}, so it looks like a credential, and plain "
             "environment values are readable by anyone who can describe the task definition; "
             "move it to `secrets` as a Secrets Manager ARN.",
@@ -124,7 +135,9 @@ def check_no_overlap(
     both = sorted(set(environment) & set(secrets))
     if both:
         raise ComponentInputError(
-            component, "environment", both,
+            component,
+            "environment",
+            both,
             "these names are also in secrets; ECS rejects a name set twice, so keep each "
             "one in secrets only.",
         )
@@ -141,7 +154,9 @@ def check_secret_sources(
     for name, value_from in sorted(secrets.items()):
         if not any(value_from == arn or value_from.startswith(f"{arn}:") for arn in secret_arns):
             raise ComponentInputError(
-                component, f"secrets[{name!r}]", value_from,
+                component,
+                f"secrets[{name!r}]",
+                value_from,
                 "the execution role may read only the ARNs in secret_arns and in each "
                 "attachment's secret_arns; add this secret's ARN there.",
             )
@@ -152,7 +167,9 @@ def check_stop_timeout(seconds: object, component: str = COMPONENT) -> None:
     low, high = STOP_TIMEOUT_RANGE
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not low <= seconds <= high:
         raise ComponentInputError(
-            component, "stop_timeout_seconds", seconds,
+            component,
+            "stop_timeout_seconds",
+            seconds,
             f"Fargate accepts {low} to {high} seconds; pick a value in that range.",
         )
 
@@ -168,23 +185,31 @@ def check_mount_points(mount_points: Sequence[MountPoint], component: str = COMP
         argument = f"efs_mounts[{mount.source_volume!r}]"
         if not _VOLUME_NAME.match(mount.source_volume):
             raise ComponentInputError(
-                component, f"{argument}.volume_name", mount.source_volume,
+                component,
+                f"{argument}.volume_name",
+                mount.source_volume,
                 "volume names are 1 to 255 letters, digits, '_' or '-'; rename it.",
             )
         if mount.source_volume in volumes:
             raise ComponentInputError(
-                component, f"{argument}.volume_name", mount.source_volume,
+                component,
+                f"{argument}.volume_name",
+                mount.source_volume,
                 f"volume names are unique within the task and {SCRATCH_VOLUME!r} is "
                 "reserved; rename it.",
             )
         if not mount.container_path.startswith("/") or mount.container_path.rstrip("/") == "":
             raise ComponentInputError(
-                component, f"{argument}.container_path", mount.container_path,
+                component,
+                f"{argument}.container_path",
+                mount.container_path,
                 "the container path is absolute and not '/', for example '/mnt/activity'.",
             )
         if mount.container_path in paths:
             raise ComponentInputError(
-                component, f"{argument}.container_path", mount.container_path,
+                component,
+                f"{argument}.container_path",
+                mount.container_path,
                 f"each path is mounted once and {SCRATCH_PATH} is the scratch volume; "
                 "pick another path.",
             )
@@ -229,8 +254,7 @@ def build_container_definition(
             COMPONENT, "environment", "PORT", "PORT is set from container_port; remove it."
         )
     variables = {**environment, "PORT": str(port)}
-    scratch = MountPoint(source_volume=SCRATCH_VOLUME, container_path=SCRATCH_PATH,
-                         read_only=False)
+    scratch = MountPoint(source_volume=SCRATCH_VOLUME, container_path=SCRATCH_PATH, read_only=False)
     return {
         "name": name,
         "image": image,

@@ -84,7 +84,7 @@ class FargateServiceArgs:
     """Role of the app's code (a `TaskRole`). Put each attachment's `task_role_statements`
     into that role: FargateService does not change it."""
     load_balancer: LoadBalancerTarget
-    """Where the load balancer sends traffic."""
+    """Target group and security group of the load balancer in front of the service."""
     container_port: int = 8000
     """TCP port the app listens on; also passed to the app as `PORT`. Default: 8000."""
     cpu: int = 256
@@ -92,9 +92,9 @@ class FargateServiceArgs:
     memory_mib: int = 512
     """Task memory in MiB; must be allowed for `cpu`. Default: 512."""
     min_tasks: int = 2
-    """Fewest tasks, and the count at creation. Default: 2, one per availability zone."""
+    """Minimum task count, and the count at creation. Default: 2, one per availability zone."""
     max_tasks: int = 4
-    """Most tasks autoscaling may run (at most 100). Default: 4."""
+    """Maximum task count autoscaling may run (at most 100). Default: 4."""
     cpu_target_percent: int = 60
     """Average CPU utilization that autoscaling keeps, in percent. Default: 60."""
     memory_target_percent: int = 75
@@ -139,13 +139,17 @@ def _check_attachments(attachments: Sequence[ServiceAttachment]) -> None:
     for attachment in attachments:
         if not _ATTACHMENT_NAME.match(attachment.name):
             raise ComponentInputError(
-                COMPONENT, "attachments[].name", attachment.name,
+                COMPONENT,
+                "attachments[].name",
+                attachment.name,
                 "attachment names are 1 to 40 lowercase letters, digits or '-', starting "
                 "with a letter or digit, because they become part of child names.",
             )
         if attachment.name in seen:
             raise ComponentInputError(
-                COMPONENT, "attachments[].name", attachment.name,
+                COMPONENT,
+                "attachments[].name",
+                attachment.name,
                 "each attachment has its own name; rename one of them.",
             )
         seen.add(attachment.name)
@@ -156,7 +160,9 @@ def _check_attachments(attachments: Sequence[ServiceAttachment]) -> None:
             _check_port(grant.port, argument)
             if grant.port in ports:
                 raise ComponentInputError(
-                    COMPONENT, argument, grant.port,
+                    COMPONENT,
+                    argument,
+                    grant.port,
                     "each port appears once per attachment, because it names the rules.",
                 )
             ports.add(grant.port)
@@ -195,8 +201,9 @@ def all_secret_arns(args: FargateServiceArgs) -> list[pulumi.Input[str]]:
 def efs_mount_points(args: FargateServiceArgs) -> list[MountPoint]:
     """Return the container mount points of every attachment's EFS mounts."""
     return [
-        MountPoint(source_volume=m.volume_name, container_path=m.container_path,
-                   read_only=m.read_only)
+        MountPoint(
+            source_volume=m.volume_name, container_path=m.container_path, read_only=m.read_only
+        )
         for attachment in args.attachments
         for m in attachment.efs_mounts
     ]
@@ -217,21 +224,25 @@ def validate_args(args: FargateServiceArgs) -> None:
     validate_account_id(args.account_id, COMPONENT)
     validate_task_size(args.cpu, args.memory_mib, COMPONENT)
     _check_port(args.container_port, "container_port")
-    if not isinstance(args.container_name, str) or not _CONTAINER_NAME.match(
-        args.container_name
-    ):
+    if not isinstance(args.container_name, str) or not _CONTAINER_NAME.match(args.container_name):
         raise ComponentInputError(
-            COMPONENT, "container_name", args.container_name,
+            COMPONENT,
+            "container_name",
+            args.container_name,
             "container names are 1 to 255 letters, digits, '_' or '-'.",
         )
     validate_scaling(scaling_settings(args), COMPONENT)
     validate_log_retention(args.log_retention_days, COMPONENT)
     grace = args.health_check_grace_seconds
-    if isinstance(grace, bool) or not isinstance(grace, int) or not (
-        0 <= grace <= MAX_HEALTH_CHECK_GRACE_SECONDS
+    if (
+        isinstance(grace, bool)
+        or not isinstance(grace, int)
+        or not (0 <= grace <= MAX_HEALTH_CHECK_GRACE_SECONDS)
     ):
         raise ComponentInputError(
-            COMPONENT, "health_check_grace_seconds", grace,
+            COMPONENT,
+            "health_check_grace_seconds",
+            grace,
             "a grace period is 0 or more whole seconds.",
         )
     check_stop_timeout(args.stop_timeout_seconds)
@@ -242,7 +253,9 @@ def validate_args(args: FargateServiceArgs) -> None:
     check_no_overlap(environment, secrets)
     if secrets and not all_secret_arns(args):
         raise ComponentInputError(
-            COMPONENT, "secret_arns", [],
+            COMPONENT,
+            "secret_arns",
+            [],
             f"secrets {sorted(secrets)} need their ARNs in secret_arns (or the attachment's "
             "secret_arns), because the execution role may read only those.",
         )
@@ -286,12 +299,14 @@ def execution_policy_document(
         },
     ]
     if secret_arns:
-        statements.append({
-            "Sid": "ReadSecrets",
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": sorted(set(secret_arns)),
-        })
+        statements.append(
+            {
+                "Sid": "ReadSecrets",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": sorted(set(secret_arns)),
+            }
+        )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
@@ -320,8 +335,8 @@ class FargateService(pulumi.ComponentResource):
     - `<name>-service` (`aws.ecs.Service`)
     - `<name>-scaling` and `<name>-scaling-{cpu,memory,requests}` (autoscaling)
 
-    The target group must be attached to a listener before the service is created; pass
-    the listener in `opts.depends_on` when the ALB is declared in the same program.
+    The target group must be attached to a listener before the service is created. When the
+    ALB is declared in the same program, pass its listener in `opts.depends_on`.
     """
 
     cluster: aws.ecs.Cluster
@@ -387,17 +402,19 @@ class FargateService(pulumi.ComponentResource):
         self.log_group_name = self.log_group.name
         self.security_group_id = self.security_group.id
         self.execution_role_arn = self.execution_role.arn
-        self.register_outputs({
-            "cluster_name": self.cluster_name,
-            "cluster_arn": self.cluster_arn,
-            "service_name": self.service_name,
-            "service_arn": self.service_arn,
-            "task_definition_arn": self.task_definition_arn,
-            "container_name": self.container_name,
-            "log_group_name": self.log_group_name,
-            "security_group_id": self.security_group_id,
-            "execution_role_arn": self.execution_role_arn,
-        })
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "cluster_arn": self.cluster_arn,
+                "service_name": self.service_name,
+                "service_arn": self.service_arn,
+                "task_definition_arn": self.task_definition_arn,
+                "container_name": self.container_name,
+                "log_group_name": self.log_group_name,
+                "security_group_id": self.security_group_id,
+                "execution_role_arn": self.execution_role_arn,
+            }
+        )
 
     def _declare_execution_role(
         self, name: str, args: FargateServiceArgs, partition: pulumi.Output[str]
@@ -455,19 +472,21 @@ class FargateService(pulumi.ComponentResource):
         volumes: list[dict[str, Any]] = [{"name": SCRATCH_VOLUME}]
         for attachment in args.attachments:
             for mount in attachment.efs_mounts:
-                volumes.append({
-                    "name": mount.volume_name,
-                    # No root_directory: the access point fixes the directory and the
-                    # POSIX user, and ECS rejects a root directory other than "/" with one.
-                    "efs_volume_configuration": {
-                        "file_system_id": mount.file_system_id,
-                        "transit_encryption": "ENABLED",
-                        "authorization_config": {
-                            "access_point_id": mount.access_point_id,
-                            "iam": "ENABLED",
+                volumes.append(
+                    {
+                        "name": mount.volume_name,
+                        # No root_directory: the access point fixes the directory and the
+                        # POSIX user, and ECS rejects a root directory other than "/" with one.
+                        "efs_volume_configuration": {
+                            "file_system_id": mount.file_system_id,
+                            "transit_encryption": "ENABLED",
+                            "authorization_config": {
+                                "access_point_id": mount.access_point_id,
+                                "iam": "ENABLED",
+                            },
                         },
-                    },
-                })
+                    }
+                )
 
         self.task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
@@ -534,22 +553,26 @@ class FargateService(pulumi.ComponentResource):
         for attachment in args.attachments:
             for grant in attachment.ingress:
                 key = f"{name}-{attachment.name}-{grant.port}"
-                rules.append(aws.vpc.SecurityGroupIngressRule(
-                    f"{key}-in",
-                    security_group_id=grant.security_group_id,
-                    referenced_security_group_id=service_group,
-                    description=grant.description,
-                    **tcp(grant.port),
-                    opts=child,
-                ))
-                rules.append(aws.vpc.SecurityGroupEgressRule(
-                    f"{key}-out",
-                    security_group_id=service_group,
-                    referenced_security_group_id=grant.security_group_id,
-                    description=grant.description,
-                    **tcp(grant.port),
-                    opts=child,
-                ))
+                rules.append(
+                    aws.vpc.SecurityGroupIngressRule(
+                        f"{key}-in",
+                        security_group_id=grant.security_group_id,
+                        referenced_security_group_id=service_group,
+                        description=grant.description,
+                        **tcp(grant.port),
+                        opts=child,
+                    )
+                )
+                rules.append(
+                    aws.vpc.SecurityGroupEgressRule(
+                        f"{key}-out",
+                        security_group_id=service_group,
+                        referenced_security_group_id=grant.security_group_id,
+                        description=grant.description,
+                        **tcp(grant.port),
+                        opts=child,
+                    )
+                )
         return rules
 
     def _declare_service(
@@ -567,11 +590,13 @@ class FargateService(pulumi.ComponentResource):
                 "security_groups": [self.security_group.id],
                 "assign_public_ip": False,
             },
-            load_balancers=[{
-                "target_group_arn": args.load_balancer.target_group_arn,
-                "container_name": args.container_name,
-                "container_port": args.container_port,
-            }],
+            load_balancers=[
+                {
+                    "target_group_arn": args.load_balancer.target_group_arn,
+                    "container_name": args.container_name,
+                    "container_port": args.container_port,
+                }
+            ],
             deployment_circuit_breaker={"enable": True, "rollback": True},
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,

@@ -35,7 +35,9 @@ def validate_task_size(cpu: int, memory_mib: int, component: str = "FargateServi
     if isinstance(cpu, bool) or not isinstance(cpu, int) or cpu not in FARGATE_MEMORY_MIB_BY_CPU:
         allowed = ", ".join(str(c) for c in FARGATE_MEMORY_MIB_BY_CPU)
         raise ComponentInputError(
-            component, "cpu", cpu,
+            component,
+            "cpu",
+            cpu,
             f"Fargate accepts CPU units {allowed} (1024 = 1 vCPU); pick one of them.",
         )
     memory_values = FARGATE_MEMORY_MIB_BY_CPU[cpu]
@@ -46,7 +48,8 @@ def validate_task_size(cpu: int, memory_mib: int, component: str = "FargateServi
     ):
         allowed = ", ".join(str(m) for m in memory_values)
         raise ComponentInputError(
-            component, "memory_mib", memory_mib,
-            f"with cpu={cpu} Fargate accepts memory_mib {allowed}; pick one of them "
-            "or change cpu.",
+            component,
+            "memory_mib",
+            memory_mib,
+            f"with cpu={cpu} Fargate accepts memory_mib {allowed}; pick one of them or change cpu.",
         )

@@ -52,17 +52,23 @@ def validate_scaling(settings: ScalingSettings, component: str) -> None:
     and `requests_per_target` is None or at least 1."""
     if not _is_int(settings.min_tasks) or settings.min_tasks < 1:
         raise ComponentInputError(
-            component, "min_tasks", settings.min_tasks,
+            component,
+            "min_tasks",
+            settings.min_tasks,
             "at least 1 task keeps the service reachable; use 2 or more for two zones.",
         )
     if not _is_int(settings.max_tasks) or not settings.min_tasks <= settings.max_tasks:
         raise ComponentInputError(
-            component, "max_tasks", settings.max_tasks,
+            component,
+            "max_tasks",
+            settings.max_tasks,
             f"max_tasks is an integer of at least min_tasks={settings.min_tasks}; raise it.",
         )
     if settings.max_tasks > MAX_TASKS_LIMIT:
         raise ComponentInputError(
-            component, "max_tasks", settings.max_tasks,
+            component,
+            "max_tasks",
+            settings.max_tasks,
             f"at most {MAX_TASKS_LIMIT} tasks; lower it.",
         )
     for argument in ("cpu_target_percent", "memory_target_percent"):
@@ -74,7 +80,9 @@ def validate_scaling(settings: ScalingSettings, component: str) -> None:
     requests = settings.requests_per_target
     if requests is not None and (not _is_int(requests) or requests < 1):
         raise ComponentInputError(
-            component, "requests_per_target", requests,
+            component,
+            "requests_per_target",
+            requests,
             "requests per target per minute is at least 1, or None to scale on CPU and "
             "memory only.",
         )
@@ -83,15 +91,24 @@ def validate_scaling(settings: ScalingSettings, component: str) -> None:
 def tracking_policies(settings: ScalingSettings) -> list[TrackingPolicy]:
     """Return the policies to create: CPU, memory, and ALB requests when a target is set."""
     policies = [
-        TrackingPolicy(suffix="cpu", metric_type="ECSServiceAverageCPUUtilization",
-                       target_value=settings.cpu_target_percent),
-        TrackingPolicy(suffix="memory", metric_type="ECSServiceAverageMemoryUtilization",
-                       target_value=settings.memory_target_percent),
+        TrackingPolicy(
+            suffix="cpu",
+            metric_type="ECSServiceAverageCPUUtilization",
+            target_value=settings.cpu_target_percent,
+        ),
+        TrackingPolicy(
+            suffix="memory",
+            metric_type="ECSServiceAverageMemoryUtilization",
+            target_value=settings.memory_target_percent,
+        ),
     ]
     if settings.requests_per_target is not None:
         policies.append(
-            TrackingPolicy(suffix="requests", metric_type="ALBRequestCountPerTarget",
-                           target_value=settings.requests_per_target)
+            TrackingPolicy(
+                suffix="requests",
+                metric_type="ALBRequestCountPerTarget",
+                target_value=settings.requests_per_target,
+            )
         )
     return policies
 
@@ -109,8 +126,8 @@ def create_service_autoscaling(
     """Declare `<name>-scaling` and one `<name>-scaling-<metric>` policy per tracked metric.
 
     Returns the scalable target and the policies by metric suffix (`cpu`, `memory`,
-    `requests`). With several policies, ECS scales out when any of them asks and scales in
-    only when all of them allow it.
+    `requests`). With several policies, Application Auto Scaling scales out when any of
+    them calls for it and scales in only when all of them allow it.
     """
     target = aws.appautoscaling.Target(
         f"{name}-scaling",

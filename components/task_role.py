@@ -68,7 +68,9 @@ def validate_account_id(account_id: object, component: str = COMPONENT) -> None:
         return
     if not isinstance(account_id, str) or not _ACCOUNT_ID.match(account_id):
         raise ComponentInputError(
-            component, "account_id", account_id,
+            component,
+            "account_id",
+            account_id,
             "an AWS account id is exactly 12 digits, as a string (for example '123456789012').",
         )
 
@@ -78,7 +80,9 @@ def validate_bucket_name(bucket_name: object, component: str = COMPONENT) -> Non
 
     def reject(rule: str) -> ComponentInputError:
         return ComponentInputError(
-            component, "s3_read.bucket_name", bucket_name,
+            component,
+            "s3_read.bucket_name",
+            bucket_name,
             f"S3 bucket names {rule}; pass the bucket's name, not its ARN or URL.",
         )
 
@@ -117,12 +121,16 @@ def validate_prefix(prefix: object, component: str = COMPONENT) -> None:
         )
     if prefix.startswith("/"):
         raise ComponentInputError(
-            component, "s3_read.prefix", prefix,
+            component,
+            "s3_read.prefix",
+            prefix,
             f"S3 keys do not start with '/'; use {prefix.lstrip('/')!r}.",
         )
     if "*" in prefix or "?" in prefix:
         raise ComponentInputError(
-            component, "s3_read.prefix", prefix,
+            component,
+            "s3_read.prefix",
+            prefix,
             "the prefix may not contain the IAM wildcards '*' or '?'; name the exact prefix.",
         )
 
@@ -136,12 +144,17 @@ def check_statement(statement: object, index: int, component: str = COMPONENT) -
     argument = f"statements[{index}]"
     if not isinstance(statement, Mapping):
         raise ComponentInputError(
-            component, argument, statement, "each statement is a mapping such as "
+            component,
+            argument,
+            statement,
+            "each statement is a mapping such as "
             "{'Effect': 'Allow', 'Action': ['s3:GetObject'], 'Resource': [...]}.",
         )
     if "NotAction" in statement:
         raise ComponentInputError(
-            component, argument, statement,
+            component,
+            argument,
+            statement,
             "NotAction grants every action it does not list; list the actions in Action.",
         )
     actions = statement.get("Action")
@@ -149,13 +162,17 @@ def check_statement(statement: object, index: int, component: str = COMPONENT) -
         actions = [actions]
     if not actions or not all(isinstance(a, str) for a in actions):
         raise ComponentInputError(
-            component, argument, statement,
+            component,
+            argument,
+            statement,
             "Action is missing; name each action, for example ['s3:GetObject'].",
         )
     wildcards = [a for a in actions if "*" in a or "?" in a]
     if wildcards:
         raise ComponentInputError(
-            component, argument, statement,
+            component,
+            argument,
+            statement,
             f"wildcard actions {wildcards} are not allowed; name each action exactly.",
         )
 
@@ -190,18 +207,22 @@ def ecs_tasks_trust_policy(account_id: str, partition: str, component: str = COM
     confused-deputy guard of the ECS developer guide, "Task IAM role").
     """
     validate_account_id(account_id, component)
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": ECS_TASKS_PRINCIPAL},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:*:{account_id}:*"},
-            },
-        }],
-    })
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": ECS_TASKS_PRINCIPAL},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                        "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:*:{account_id}:*"},
+                    },
+                }
+            ],
+        }
+    )
 
 
 def s3_read_statements(grant: S3ReadGrant, partition: str) -> list[dict[str, Any]]:
@@ -267,9 +288,7 @@ class TaskRole(pulumi.ComponentResource):
         validate_args(args)
 
         # The partition makes the ARNs valid in GovCloud and China too.
-        partition = aws.get_partition_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        ).partition
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
         self.role = aws.iam.Role(
             f"{name}-role",

@@ -92,8 +92,14 @@ def test_same_input_gives_same_json():
 
 def _fields(**overrides):
     fields = {
-        "name": "web", "image": "img", "port": 8000, "environment": {}, "secrets": {},
-        "log_group_name": "g", "region": "us-east-1", "mount_points": [],
+        "name": "web",
+        "image": "img",
+        "port": 8000,
+        "environment": {},
+        "secrets": {},
+        "log_group_name": "g",
+        "region": "us-east-1",
+        "mount_points": [],
         "stop_timeout_seconds": 30,
     }
     fields.update(overrides)
@@ -126,8 +132,9 @@ def _run_check(port: int) -> int:
     command = health_check_command(port)
     assert command[:3] == ["CMD", "python", "-c"]
     # The image's `python`; here the interpreter running the tests.
-    return subprocess.run([sys.executable, "-c", command[3]], capture_output=True,
-                          timeout=10).returncode
+    return subprocess.run(
+        [sys.executable, "-c", command[3]], capture_output=True, timeout=10
+    ).returncode
 
 
 def test_health_check_passes_on_200():
@@ -179,8 +186,17 @@ def test_malformed_names_are_rejected(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["OPENAI_API_KEY", "api_key", "GITHUB_TOKEN", "CLIENT_SECRET", "DB_PASSWORD",
-     "DB_PASSWD", "GOOGLE_CREDENTIALS", "PRIVATE_PEM", "keycloak_url"],
+    [
+        "OPENAI_API_KEY",
+        "api_key",
+        "GITHUB_TOKEN",
+        "CLIENT_SECRET",
+        "DB_PASSWORD",
+        "DB_PASSWD",
+        "GOOGLE_CREDENTIALS",
+        "PRIVATE_PEM",
+        "keycloak_url",
+    ],
 )
 def test_credential_like_names_are_rejected(name):
     with pytest.raises(ComponentInputError) as caught:

@@ -57,15 +57,17 @@ def test_trust_policy_limits_to_ecs_tasks_of_account(pulumi_mocks):
 
     assert trust == {
         "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": "123456789012"},
-                "ArnLike": {"aws:SourceArn": "arn:aws:ecs:*:123456789012:*"},
-            },
-        }],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": "123456789012"},
+                    "ArnLike": {"aws:SourceArn": "arn:aws:ecs:*:123456789012:*"},
+                },
+            }
+        ],
     }
 
 
@@ -170,8 +172,9 @@ def test_statements_with_outputs_are_resolved(pulumi_mocks):
 
 
 def test_no_policy_has_a_wildcard_action(pulumi_mocks):
-    declare(s3_read=S3ReadGrant(bucket_name="acme-files", prefix="a/"),
-            statements=[DYNAMO_STATEMENT])
+    declare(
+        s3_read=S3ReadGrant(bucket_name="acme-files", prefix="a/"), statements=[DYNAMO_STATEMENT]
+    )
 
     actions = [a for s in policy_document(pulumi_mocks)["Statement"] for a in s["Action"]]
     assert actions == ["s3:GetObject", "s3:ListBucket", "dynamodb:GetItem"]
@@ -184,8 +187,11 @@ def test_no_policy_has_a_wildcard_action(pulumi_mocks):
 def test_wildcard_action_is_rejected(pulumi_mocks, action):
     statement = {"Effect": "Allow", "Action": action, "Resource": "*"}
 
-    with pytest.raises(ComponentInputError, match=r"^TaskRole: invalid statements\[0\]=.*"
-                       r"wildcard actions .* are not allowed; name each action exactly\.$"):
+    with pytest.raises(
+        ComponentInputError,
+        match=r"^TaskRole: invalid statements\[0\]=.*"
+        r"wildcard actions .* are not allowed; name each action exactly\.$",
+    ):
         declare(statements=[statement])
 
 
