@@ -378,7 +378,7 @@ def test_execution_policy_without_secrets_has_no_secret_statement(pulumi_mocks):
     assert sids == ["EcrAuthorization", "PullImage", "WriteLogs"]
 
 
-def test_execution_policy_has_wildcard_resource_only_for_auth_token(pulumi_mocks):
+def test_only_auth_token_has_wildcard_resource(pulumi_mocks):
     declare(full_args())
 
     for statement in exec_policy(pulumi_mocks)["Statement"]:
