@@ -51,7 +51,7 @@ class DnsAliasArgs:
     """Arguments of `DnsAlias`."""
 
     hosted_zone_id: pulumi.Input[str]
-    """Route 53 hosted zone that holds the record, i.e. the zone of `record_name`."""
+    """Route 53 hosted zone that contains the record, the zone of `record_name`."""
     record_name: str
     """Fully qualified name to create, for example `app.example.com`; no trailing dot."""
     target_dns_name: pulumi.Input[str]
@@ -70,7 +70,7 @@ class DnsAlias(pulumi.ComponentResource):
 
     Creates `<name>-a` (type A) and, with `ipv6=True`, `<name>-aaaa` (type AAAA), both
     `aws.route53.Record` aliases with `evaluate_target_health=True`, so Route 53 stops
-    answering with a load balancer that has no healthy target. `allow_overwrite=False`: an
+    returning a load balancer that has no healthy target. `allow_overwrite=False`: an
     existing record of the same name and type, created outside this stack, makes the
     deployment fail instead of being silently taken over.
     """

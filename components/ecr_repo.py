@@ -68,7 +68,7 @@ class EcrRepoArgs:
     """Days after which an untagged image (a layer left by a failed or replaced push) is
     expired, at least 1. Default: 7 days."""
     force_delete: bool = False
-    """Delete the repository even if it holds images. Default: False, so destroying the
+    """Delete the repository even if it contains images. Default: False, so destroying the
     stack keeps the images the running service may still pull."""
 
 
@@ -155,11 +155,11 @@ def validate_args(name: str, args: EcrRepoArgs) -> None:
 def lifecycle_policy(keep_tagged_images: int, untagged_expiry_days: int) -> dict:
     """Return the ECR lifecycle policy document for the two expiry rules.
 
-    The count rule selects `tagged` images with the pattern `*` (a `tagged` rule needs a
-    `tagPatternList` or `tagPrefixList`) rather than `any`: a lower-priority rule cannot
-    expire the images an earlier rule selects but still counts them (ECR user guide,
-    "Lifecycle policies"), so an `any` rule would keep fewer tagged images whenever recent
-    untagged ones exist.
+    The count rule selects `tagged` images with the pattern `*` rather than `any`, because
+    a lower-priority rule cannot expire the images an earlier rule selects but still counts
+    them (ECR user guide, "Lifecycle policies"). An `any` rule would therefore keep fewer
+    tagged images whenever recent untagged ones exist. A `tagged` rule needs a
+    `tagPatternList` or `tagPrefixList`.
     """
     return {
         "rules": [

@@ -43,7 +43,7 @@ class HttpsAlbArgs:
     target_port: int
     """Port the containers listen on, 1 to 65535; the target group sends traffic there."""
     health_check_path: str = "/api/health"
-    """Path the load balancer requests every 10 s; only a 200 answer counts as healthy.
+    """Path the load balancer requests every 10 s; only a 200 response counts as healthy.
     Default: /api/health."""
     ssl_policy: str = DEFAULT_SSL_POLICY
     """TLS policy of the HTTPS listener, one of `tls_policies.ALLOWED_SSL_POLICIES`.
@@ -57,7 +57,7 @@ class HttpsAlbArgs:
     """Seconds a deregistered task keeps its open requests, 0 to 3600. Default: 30 s, so a
     rolling deploy drains quickly (the AWS default is 300 s)."""
     ip_address_type: Literal["ipv4", "dualstack"] = "ipv4"
-    """`dualstack` also answers over IPv6; the subnets then need IPv6 blocks. Default: ipv4."""
+    """`dualstack` also accepts IPv6 clients; the subnets then need IPv6 blocks. Default: ipv4."""
 
 
 def _invalid(argument: str, value: object, allowed: str) -> ComponentInputError:
@@ -124,7 +124,7 @@ def target_group_name_prefix(name: str) -> str:
 def _validation_option(
     options: Sequence[aws.acm.outputs.CertificateDomainValidationOption], domain_name: str
 ) -> aws.acm.outputs.CertificateDomainValidationOption:
-    """Return the DNS validation record ACM asks for `domain_name`."""
+    """Return the DNS validation record ACM expects for `domain_name`."""
     for option in options:
         if option.domain_name == domain_name:
             return option
@@ -203,8 +203,8 @@ class HttpsAlb(pulumi.ComponentResource):
             lambda options: _validation_option(options, args.domain_name)
         )
         # The record is keyed by the domain, not by its position in the option list. ACM
-        # asks for the same record for every certificate of a domain in an account, so a
-        # replacement certificate reuses it; allow_overwrite=False rejects a record that
+        # expects the same record for every certificate of a domain in an account, so a
+        # replacement certificate reuses it. allow_overwrite=False rejects a record that
         # another stack created.
         validation_record = aws.route53.Record(
             f"{name}-validation-{args.domain_name}",

@@ -59,7 +59,7 @@ class NetworkArgs:
     Default: 2, the minimum an Application Load Balancer accepts."""
     nat_gateways: Literal["single", "one_per_az"] = "one_per_az"
     """`one_per_az` keeps each AZ's outbound traffic inside that AZ, so losing one AZ does not
-    cut the others off; `single` costs one gateway instead of one per AZ. Default: one_per_az."""
+    cut the others off. `single` costs one gateway instead of one per AZ. Default: one_per_az."""
     existing: ExistingNetwork | None = None
     """Use this VPC instead of creating one. Default: None, create a new VPC."""
 

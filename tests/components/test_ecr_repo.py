@@ -147,7 +147,7 @@ def test_ecr_repo_build_defaults(pulumi_mocks):
     assert image["build"].get("args", {}) == {}
 
 
-def test_ecr_repo_registry_is_the_repository_host_with_ecr_token(pulumi_mocks):
+def test_ecr_repo_registry_login(pulumi_mocks):
     build(EcrRepoArgs(build=BUILD))
 
     registry = unwrap(pulumi_mocks.find(IMAGE, "web-image").inputs["registry"])

@@ -39,7 +39,7 @@ def build(args: HttpsAlbArgs = ARGS, name: str = "web") -> HttpsAlb:
 # -- security group ----------------------------------------------------------------------------
 
 
-def test_https_alb_sg_allows_only_80_and_443_from_anywhere(pulumi_mocks):
+def test_https_alb_sg_ingress_80_443_only(pulumi_mocks):
     build()
 
     sg_id = pulumi_mocks.find(SG, "web-sg").outputs["id"]
@@ -72,7 +72,7 @@ def test_https_alb_sg_has_no_egress(pulumi_mocks):
     assert pulumi_mocks.of_type(EGRESS) == []
 
 
-def test_https_alb_sg_is_in_the_vpc_and_on_the_alb(pulumi_mocks):
+def test_https_alb_sg_wiring(pulumi_mocks):
     build()
 
     sg = pulumi_mocks.find(SG, "web-sg")
@@ -80,7 +80,7 @@ def test_https_alb_sg_is_in_the_vpc_and_on_the_alb(pulumi_mocks):
     assert pulumi_mocks.find(ALB, "web-alb").inputs["securityGroups"] == [sg.outputs["id"]]
 
 
-def test_https_alb_ingress_rules_are_named_by_protocol_and_family(pulumi_mocks):
+def test_https_alb_ingress_rule_names(pulumi_mocks):
     build()
 
     assert sorted(r.name for r in pulumi_mocks.of_type(INGRESS)) == [
@@ -103,7 +103,7 @@ def test_https_alb_certificate_validated_by_dns(pulumi_mocks):
     assert "subjectAlternativeNames" not in cert
 
 
-def test_https_alb_validation_record_is_acm_option_for_the_domain(pulumi_mocks):
+def test_https_alb_validation_record_from_acm(pulumi_mocks):
     build()
 
     (option,) = pulumi_mocks.find(CERT, "web-cert").outputs["domainValidationOptions"]
@@ -117,7 +117,7 @@ def test_https_alb_validation_record_is_acm_option_for_the_domain(pulumi_mocks):
     assert record["allowOverwrite"] is False
 
 
-def test_https_alb_picks_the_option_by_domain_not_position(pulumi_mocks, monkeypatch):
+def test_https_alb_option_matched_by_domain(pulumi_mocks, monkeypatch):
     # ACM lists one option per name; put another domain first to catch an index lookup.
     answer = pulumi_mocks._computed_outputs
 
@@ -140,7 +140,7 @@ def test_https_alb_picks_the_option_by_domain_not_position(pulumi_mocks, monkeyp
     assert record["name"] != "_decoy.other.example.com."
 
 
-def test_https_alb_fails_when_acm_has_no_option_for_the_domain(pulumi_mocks, monkeypatch):
+def test_https_alb_missing_acm_option_fails(pulumi_mocks, monkeypatch):
     answer = pulumi_mocks._computed_outputs
 
     def computed(typ, name, inputs):
@@ -167,7 +167,7 @@ def test_https_alb_certificate_validation_uses_the_record(pulumi_mocks):
 # -- load balancer -----------------------------------------------------------------------------
 
 
-def test_https_alb_is_public_application_lb_in_public_subnets(pulumi_mocks):
+def test_https_alb_public_in_public_subnets(pulumi_mocks):
     build()
 
     alb = pulumi_mocks.find(ALB, "web-alb").inputs
@@ -265,9 +265,9 @@ def test_target_group_prefix_has_at_most_6_characters(name, prefix):
 # -- listeners ---------------------------------------------------------------------------------
 
 
-def test_https_alb_https_listener_uses_validated_certificate(pulumi_mocks, monkeypatch):
+def test_https_alb_https_uses_validated_cert(pulumi_mocks, monkeypatch):
     # AWS returns the certificate's own ARN from the validation; mark it here, so the test
-    # tells the validation's output (which waits for issuance) from the certificate's.
+    # distinguishes the validation's output (which waits for issuance) from the certificate's.
     answer = pulumi_mocks._computed_outputs
 
     def computed(typ, name, inputs):
@@ -285,7 +285,7 @@ def test_https_alb_https_listener_uses_validated_certificate(pulumi_mocks, monke
     assert resolve(alb.certificate_arn) == cert_arn + "#validated"
 
 
-def test_https_alb_https_listener_protocol_and_policy(pulumi_mocks):
+def test_https_alb_https_port_and_policy(pulumi_mocks):
     build()
 
     listener = pulumi_mocks.find(LISTENER, "web-https").inputs
@@ -294,7 +294,7 @@ def test_https_alb_https_listener_protocol_and_policy(pulumi_mocks):
     assert listener["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 
 
-def test_https_alb_https_listener_forwards_to_the_target_group(pulumi_mocks):
+def test_https_alb_https_forwards_to_tg(pulumi_mocks):
     build()
 
     listener = pulumi_mocks.find(LISTENER, "web-https").inputs
@@ -410,12 +410,12 @@ def test_https_alb_rejects_invalid_args(pulumi_mocks, change, message):
 @pytest.mark.parametrize(
     "name", ["a" * 21, "-web", "web-", "web_app", "internal-web", "Internal-web", ""]
 )
-def test_https_alb_rejects_names_that_cannot_fit(pulumi_mocks, name):
+def test_https_alb_rejects_long_names(pulumi_mocks, name):
     with pytest.raises(ComponentInputError, match=r"HttpsAlb: invalid name=.*at most 32"):
         build(name=name)
 
 
-def test_https_alb_longest_name_fits_32_characters(pulumi_mocks):
+def test_https_alb_longest_name_fits(pulumi_mocks):
     build(name="a" * 20)
 
     # Pulumi appends "-" and 7 random characters to the logical name.

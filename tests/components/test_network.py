@@ -21,7 +21,7 @@ EXISTING = ExistingNetwork(
 
 @pytest.fixture
 def pulumi_mocks(pulumi_mocks, monkeypatch):
-    """The shared mocks, answering the remote awsx VPC component with its outputs.
+    """The shared mocks, returning outputs for the remote awsx VPC component.
 
     NOTE: `RecordingMocks.new_resource` returns no state for any resource with custom=False,
     which includes remote components such as `awsx:ec2:Vpc`, so its vpcId and subnet ids
@@ -47,7 +47,7 @@ def build(args: NetworkArgs) -> Network:
 # -- a new VPC ---------------------------------------------------------------------------------
 
 
-def test_network_creates_vpc_with_dns_and_two_subnet_kinds(pulumi_mocks):
+def test_network_vpc_dns_and_subnets(pulumi_mocks):
     build(NetworkArgs(cidr_block="10.20.0.0/16", availability_zone_count=3))
 
     inputs = pulumi_mocks.find(VPC, "net-vpc").inputs
