@@ -60,7 +60,8 @@ class EcrRepoArgs:
     """Build and push the image on `pulumi up`. Default: None."""
     prebuilt_image_uri: str | None = None
     """An image already pushed to this repository, as `<repository url>@sha256:<digest>`,
-    for a pipeline that builds before it deploys. Default: None."""
+    for a pipeline that builds before it deploys. The deploy fails if it names another
+    repository, which is checked once the repository URL is known. Default: None."""
     keep_tagged_images: int = 30
     """Images kept, newest first, 1 to 1000; older ones are expired. Default: 30, so a
     rollback can go back 30 builds."""
