@@ -131,10 +131,14 @@ def load(
             "Allowed: an AWS region name such as us-east-1 or eu-west-1."
         )
 
-    domain = root.string("domainName", pattern=DNS_NAME,
-                         hint="a lower-case DNS name without scheme or trailing dot")
-    zone = root.string("hostedZoneName", pattern=DNS_NAME,
-                       hint="the public Route 53 hosted zone name, e.g. example.com")
+    domain = root.string(
+        "domainName", pattern=DNS_NAME, hint="a lower-case DNS name without scheme or trailing dot"
+    )
+    zone = root.string(
+        "hostedZoneName",
+        pattern=DNS_NAME,
+        hint="the public Route 53 hosted zone name, e.g. example.com",
+    )
     if domain != zone and not domain.endswith("." + zone):
         raise root.fail("domainName", domain, f"a name inside the hosted zone {zone}")
 
@@ -172,39 +176,66 @@ def _network(r: SectionReader) -> NetworkSettings:
     mode = r.string("mode", "create", allowed=("create", "existing"))
     if mode == "existing":
         vpc_id = r.string("vpcId", pattern=VPC_ID, hint="a VPC id such as vpc-0abc12345def67890")
-        public = r.string_list("publicSubnetIds", item_pattern=SUBNET_ID, minimum=2,
-                               hint="subnet ids (subnet-...) in different AZs")
-        private = r.string_list("privateSubnetIds", item_pattern=SUBNET_ID, minimum=2,
-                                hint="subnet ids (subnet-...) in different AZs")
+        public = r.string_list(
+            "publicSubnetIds",
+            item_pattern=SUBNET_ID,
+            minimum=2,
+            hint="subnet ids (subnet-...) in different AZs",
+        )
+        private = r.string_list(
+            "privateSubnetIds",
+            item_pattern=SUBNET_ID,
+            minimum=2,
+            hint="subnet ids (subnet-...) in different AZs",
+        )
         overlap = sorted(set(public) & set(private))
         if overlap:
-            raise r.fail("privateSubnetIds", private,
-                         f"subnets that are not also public ({overlap[0]} is in both lists)")
+            raise r.fail(
+                "privateSubnetIds",
+                private,
+                f"subnets that are not also public ({overlap[0]} is in both lists)",
+            )
         r.finish()
-        return NetworkSettings(mode="existing", vpc_id=vpc_id,
-                               public_subnet_ids=tuple(public), private_subnet_ids=tuple(private))
-    cidr = r.string("cidrBlock", "10.0.0.0/16",
-                    pattern=r"(10|172|192)\.\d{1,3}\.\d{1,3}\.\d{1,3}/(1[6-9]|2[0-4])",
-                    hint="a private IPv4 CIDR block from /16 to /24, e.g. 10.20.0.0/16")
+        return NetworkSettings(
+            mode="existing",
+            vpc_id=vpc_id,
+            public_subnet_ids=tuple(public),
+            private_subnet_ids=tuple(private),
+        )
+    cidr = r.string(
+        "cidrBlock",
+        "10.0.0.0/16",
+        pattern=r"(10|172|192)\.\d{1,3}\.\d{1,3}\.\d{1,3}/(1[6-9]|2[0-4])",
+        hint="a private IPv4 CIDR block from /16 to /24, e.g. 10.20.0.0/16",
+    )
     settings = NetworkSettings(
         mode="create",
         cidr_block=cidr,
         availability_zones=r.integer("availabilityZones", 2, minimum=2, maximum=3),
-        nat_gateways=r.string("natGateways", "one_per_az",  # type: ignore[arg-type]
-                              allowed=("single", "one_per_az")),
+        nat_gateways=r.string(
+            "natGateways",
+            "one_per_az",  # type: ignore[arg-type]
+            allowed=("single", "one_per_az"),
+        ),
     )
     r.finish()
     return settings
 
 
 def _image(r: SectionReader, commit_sha: str) -> ImageSettings:
-    uri = r.optional_string("uri", pattern=IMAGE_DIGEST_URI,
-                            hint="an image URI pinned by digest: <registry>/<repo>@sha256:<64 hex>")
+    uri = r.optional_string(
+        "uri",
+        pattern=IMAGE_DIGEST_URI,
+        hint="an image URI pinned by digest: <registry>/<repo>@sha256:<64 hex>",
+    )
     settings = ImageSettings(
         uri=uri,
         context=r.string("context", "app"),
-        platform=r.string("platform", "linux/amd64",  # type: ignore[arg-type]
-                          allowed=("linux/amd64", "linux/arm64")),
+        platform=r.string(
+            "platform",
+            "linux/amd64",  # type: ignore[arg-type]
+            allowed=("linux/amd64", "linux/arm64"),
+        ),
         keep_tagged_images=r.integer("keepTaggedImages", 30, minimum=1, maximum=1000),
         untagged_expiry_days=r.integer("untaggedExpiryDays", 7, minimum=1, maximum=365),
         tag=commit_sha,
@@ -241,12 +272,14 @@ def _service(r: SectionReader) -> ServiceSettings:
         cpu_target_percent=r.integer("cpuTargetPercent", 60, minimum=10, maximum=95),
         memory_target_percent=r.integer("memoryTargetPercent", 75, minimum=10, maximum=95),
         requests_per_target=(
-            None if requests in (0, "0")
+            None
+            if requests in (0, "0")
             else r.integer("requestsPerTarget", 1000, minimum=1, maximum=100000)
         ),
         container_port=r.integer("containerPort", 8000, minimum=1024, maximum=65535),
-        health_check_grace_seconds=r.integer("healthCheckGraceSeconds", 60, minimum=0,
-                                             maximum=2147483647),
+        health_check_grace_seconds=r.integer(
+            "healthCheckGraceSeconds", 60, minimum=0, maximum=2147483647
+        ),
         stop_timeout_seconds=r.integer("stopTimeoutSeconds", 30, minimum=2, maximum=120),
         log_retention_days=r.integer("logRetentionDays", 30, allowed=LOG_RETENTION_DAYS),
     )
@@ -258,26 +291,46 @@ def _service(r: SectionReader) -> ServiceSettings:
 def _app(r: SectionReader) -> AppSettings:
     url = r"https?://[^\s/$.?#][^\s]*"
     settings = AppSettings(
-        log_level=r.string("logLevel", "INFO",  # type: ignore[arg-type]
-                           allowed=("DEBUG", "INFO", "WARNING", "ERROR")),
+        log_level=r.string(
+            "logLevel",
+            "INFO",  # type: ignore[arg-type]
+            allowed=("DEBUG", "INFO", "WARNING", "ERROR"),
+        ),
         use_local_llm=r.boolean("useLocalLlm", False),
-        openai_model=r.string("openaiModel", "gpt-4o-mini", pattern=r"[A-Za-z0-9._:/-]{1,100}",
-                              hint="a model name such as gpt-4o-mini"),
-        openai_base_url=r.string("openaiBaseUrl", "https://api.openai.com/v1", pattern=url,
-                                 hint="an http(s) URL"),
-        ollama_model=r.string("ollamaModel", "llama3.1", pattern=r"[A-Za-z0-9._:/-]{1,100}",
-                              hint="a model name such as llama3.1"),
-        ollama_base_url=r.optional_string("ollamaBaseUrl", pattern=url,
-                                          hint="an http(s) URL") or "",
-        files_bucket=r.optional_string("filesBucket", pattern=S3_BUCKET,
-                                       hint="an S3 bucket name (3-63 lower-case characters)"),
-        files_prefix=r.string("filesPrefix", "", pattern=r"([^/\s][^\s]*/)?",
-                              hint="an S3 key prefix ending in '/', without a leading '/'"),
+        openai_model=r.string(
+            "openaiModel",
+            "gpt-4o-mini",
+            pattern=r"[A-Za-z0-9._:/-]{1,100}",
+            hint="a model name such as gpt-4o-mini",
+        ),
+        openai_base_url=r.string(
+            "openaiBaseUrl", "https://api.openai.com/v1", pattern=url, hint="an http(s) URL"
+        ),
+        ollama_model=r.string(
+            "ollamaModel",
+            "llama3.1",
+            pattern=r"[A-Za-z0-9._:/-]{1,100}",
+            hint="a model name such as llama3.1",
+        ),
+        ollama_base_url=r.optional_string("ollamaBaseUrl", pattern=url, hint="an http(s) URL")
+        or "",
+        files_bucket=r.optional_string(
+            "filesBucket", pattern=S3_BUCKET, hint="an S3 bucket name (3-63 lower-case characters)"
+        ),
+        files_prefix=r.string(
+            "filesPrefix",
+            "",
+            pattern=r"([^/\s][^\s]*/)?",
+            hint="an S3 key prefix ending in '/', without a leading '/'",
+        ),
     )
     r.finish()
     if settings.use_local_llm and not settings.ollama_base_url:
-        raise r.fail("ollamaBaseUrl", settings.ollama_base_url,
-                     "an http(s) URL of the Ollama server when useLocalLlm is true")
+        raise r.fail(
+            "ollamaBaseUrl",
+            settings.ollama_base_url,
+            "an http(s) URL of the Ollama server when useLocalLlm is true",
+        )
     return settings
 
 
@@ -285,10 +338,14 @@ def _load_balancer(r: SectionReader) -> LoadBalancerSettings:
     settings = LoadBalancerSettings(
         deletion_protection=r.boolean("deletionProtection", True),
         idle_timeout_seconds=r.integer("idleTimeoutSeconds", 60, minimum=1, maximum=4000),
-        deregistration_delay_seconds=r.integer("deregistrationDelaySeconds", 30, minimum=0,
-                                               maximum=3600),
-        ip_address_type=r.string("ipAddressType", "ipv4",  # type: ignore[arg-type]
-                                 allowed=("ipv4", "dualstack")),
+        deregistration_delay_seconds=r.integer(
+            "deregistrationDelaySeconds", 30, minimum=0, maximum=3600
+        ),
+        ip_address_type=r.string(
+            "ipAddressType",
+            "ipv4",  # type: ignore[arg-type]
+            allowed=("ipv4", "dualstack"),
+        ),
     )
     r.finish()
     return settings
@@ -299,25 +356,42 @@ def _database(r: SectionReader) -> DatabaseSettings:
     allocated = r.integer("allocatedStorageGiB", 20, minimum=20, maximum=65536)
     maximum = r.integer("maxAllocatedStorageGiB", 100, minimum=20, maximum=65536)
     if maximum < allocated:
-        raise r.fail("maxAllocatedStorageGiB", maximum, f"at least allocatedStorageGiB ({allocated})")
+        raise r.fail(
+            "maxAllocatedStorageGiB", maximum, f"at least allocatedStorageGiB ({allocated})"
+        )
     settings = DatabaseSettings(
         enabled=enabled,
         engine_version=str(r.string("engineVersion", "16", allowed=POSTGRES_MAJOR_VERSIONS)),
-        instance_class=r.string("instanceClass", "db.t4g.small", pattern=r"db\.[a-z0-9]+\.[a-z0-9]+",
-                                hint="an RDS instance class such as db.t4g.small"),
+        instance_class=r.string(
+            "instanceClass",
+            "db.t4g.small",
+            pattern=r"db\.[a-z0-9]+\.[a-z0-9]+",
+            hint="an RDS instance class such as db.t4g.small",
+        ),
         allocated_storage_gib=allocated,
         max_allocated_storage_gib=maximum,
-        database_name=r.string("databaseName", "app", pattern=r"[a-z][a-z0-9_]{0,62}",
-                               hint="a lower-case identifier of at most 63 characters"),
-        master_username=r.string("masterUsername", "app_admin", pattern=r"[a-z][a-z0-9_]{0,62}",
-                                 hint="a lower-case identifier other than postgres, admin, root"),
+        database_name=r.string(
+            "databaseName",
+            "app",
+            pattern=r"[a-z][a-z0-9_]{0,62}",
+            hint="a lower-case identifier of at most 63 characters",
+        ),
+        master_username=r.string(
+            "masterUsername",
+            "app_admin",
+            pattern=r"[a-z][a-z0-9_]{0,62}",
+            hint="a lower-case identifier other than postgres, admin, root",
+        ),
         multi_az=r.boolean("multiAz", True),
         deletion_protection=r.boolean("deletionProtection", True),
         backup_retention_days=r.integer("backupRetentionDays", 7, minimum=1, maximum=35),
     )
     if settings.master_username in ("postgres", "admin", "root", "rdsadmin", "administrator"):
-        raise r.fail("masterUsername", settings.master_username,
-                     "a name other than the well-known defaults postgres, admin, root, rdsadmin")
+        raise r.fail(
+            "masterUsername",
+            settings.master_username,
+            "a name other than the well-known defaults postgres, admin, root, rdsadmin",
+        )
     r.finish()
     return settings
 
@@ -326,15 +400,22 @@ def _cache(r: SectionReader) -> CacheSettings:
     settings = CacheSettings(
         enabled=r.boolean("enabled", False),
         engine_version=r.string("engineVersion", "7.1", allowed=REDIS_ENGINE_VERSIONS),
-        node_type=r.string("nodeType", "cache.t4g.small", pattern=r"cache\.[a-z0-9]+\.[a-z0-9]+",
-                           hint="an ElastiCache node type such as cache.t4g.small"),
+        node_type=r.string(
+            "nodeType",
+            "cache.t4g.small",
+            pattern=r"cache\.[a-z0-9]+\.[a-z0-9]+",
+            hint="an ElastiCache node type such as cache.t4g.small",
+        ),
         node_count=r.integer("nodeCount", 2, minimum=1, maximum=6),
         automatic_failover=r.boolean("automaticFailover", True),
         snapshot_retention_days=r.integer("snapshotRetentionDays", 7, minimum=1, maximum=35),
     )
     if settings.automatic_failover and settings.node_count < 2:
-        raise r.fail("nodeCount", settings.node_count,
-                     "2 or more while automaticFailover is true (set it to false for one node)")
+        raise r.fail(
+            "nodeCount",
+            settings.node_count,
+            "2 or more while automaticFailover is true (set it to false for one node)",
+        )
     r.finish()
     return settings
 

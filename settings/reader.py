@@ -84,9 +84,9 @@ class SectionReader:
             number = None
         elif isinstance(value, int):
             number = value
-        elif isinstance(value, float) and value.is_integer():
-            number = int(value)
-        elif isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip())
+        ):
             number = int(value)
         if allowed is not None:
             if number not in allowed:
@@ -129,14 +129,18 @@ class SectionReader:
             raise self.fail(name, value, hint or f"a string matching {pattern}")
         return value
 
-    def optional_string(self, name: str, *, pattern: str | None = None, hint: str = "") -> str | None:
+    def optional_string(
+        self, name: str, *, pattern: str | None = None, hint: str = ""
+    ) -> str | None:
         """Read a string that may be absent or empty (both give None)."""
         value = self._get(name, None)
         if value is None or value == "":
             return None
         return self.string(name, pattern=pattern, hint=hint)
 
-    def string_list(self, name: str, *, item_pattern: str, hint: str, minimum: int = 0) -> list[str]:
+    def string_list(
+        self, name: str, *, item_pattern: str, hint: str, minimum: int = 0
+    ) -> list[str]:
         """Read a list of strings, each matching `item_pattern`, with at least `minimum` items."""
         value = self._get(name, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -69,17 +69,32 @@ def test_image_tag_is_commit_sha():
     ("section", "key", "value", "message"),
     [
         ("service", "cpu", 300, r"webstack:service\.cpu: 300\. Allowed: one of 256, 512"),
-        ("service", "memoryMiB", 8192, r"webstack:service\.memoryMiB: 8192\. Allowed: a Fargate "
-                                       r"memory size for cpu 512"),
-        ("service", "minTasks", 0, r"webstack:service\.minTasks: 0\. Allowed: a whole number "
-                                   r"from 1 to 100"),
+        (
+            "service",
+            "memoryMiB",
+            8192,
+            r"webstack:service\.memoryMiB: 8192\. Allowed: a Fargate "
+            r"memory size for cpu 512",
+        ),
+        (
+            "service",
+            "minTasks",
+            0,
+            r"webstack:service\.minTasks: 0\. Allowed: a whole number "
+            r"from 1 to 100",
+        ),
         ("service", "maxTasks", 1, r"webstack:service\.maxTasks: 1\. Allowed: at least minTasks"),
         ("service", "logRetentionDays", 10, r"logRetentionDays: 10\. Allowed: one of 1, 3, 5"),
         ("service", "stopTimeoutSeconds", 121, r"stopTimeoutSeconds: 121"),
         ("service", "containerPort", "http", r"containerPort: 'http'"),
         ("service", "memoryMib", 512, r"unknown key webstack:service\.memoryMib"),
-        ("network", "natGateways", "two", r"natGateways: 'two'\. Allowed: one of single, "
-                                          r"one_per_az"),
+        (
+            "network",
+            "natGateways",
+            "two",
+            r"natGateways: 'two'\. Allowed: one of single, "
+            r"one_per_az",
+        ),
         ("network", "cidrBlock", "8.8.0.0/16", r"cidrBlock: '8\.8\.0\.0/16'"),
         ("network", "availabilityZones", 1, r"availabilityZones: 1"),
         ("app", "useLocalLlm", "yes", r"useLocalLlm: 'yes'\. Allowed: true or false"),
@@ -91,8 +106,13 @@ def test_image_tag_is_commit_sha():
         ("database", "engineVersion", "12", r"engineVersion: '12'\. Allowed: one of 14, 15"),
         ("cache", "nodeCount", 1, r"nodeCount: 1\. Allowed: 2 or more while automaticFailover"),
         ("loadBalancer", "ipAddressType", "ipv6", r"ipAddressType: 'ipv6'"),
-        ("image", "uri", "repo:latest", r"image\.uri: 'repo:latest'\. Allowed: an image URI "
-                                        r"pinned by digest"),
+        (
+            "image",
+            "uri",
+            "repo:latest",
+            r"image\.uri: 'repo:latest'\. Allowed: an image URI "
+            r"pinned by digest",
+        ),
     ],
 )
 def test_invalid_value_names_file_key_and_value(section, key, value, message):
@@ -106,24 +126,33 @@ def test_storage_maximum_below_allocated_rejected():
     config = with_value("prod", "database", "allocatedStorageGiB", 100)
     config["webstack:database"]["maxAllocatedStorageGiB"] = 50
     encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
-    with pytest.raises(SettingsError, match=r"maxAllocatedStorageGiB: 50\. Allowed: at least "
-                                            r"allocatedStorageGiB \(100\)"):
+    with pytest.raises(
+        SettingsError,
+        match=r"maxAllocatedStorageGiB: 50\. Allowed: at least "
+        r"allocatedStorageGiB \(100\)",
+    ):
         load("prod", encoded, commit_sha=SHA)
 
 
 def test_unknown_top_level_key_rejected():
     config = stack_config("prod")
     config["webstack:servce"] = "{}"
-    with pytest.raises(SettingsError, match=r"unknown key webstack:servce\. Allowed keys: "
-                                            r"webstack:domainName"):
+    with pytest.raises(
+        SettingsError,
+        match=r"unknown key webstack:servce\. Allowed keys: "
+        r"webstack:domainName",
+    ):
         load("prod", config, commit_sha=SHA)
 
 
 def test_domain_outside_zone_rejected():
     config = stack_config("prod")
     config["webstack:domainName"] = "app.example.org"
-    with pytest.raises(SettingsError, match=r"domainName: 'app\.example\.org'\. Allowed: a name "
-                                            r"inside the hosted zone example\.com"):
+    with pytest.raises(
+        SettingsError,
+        match=r"domainName: 'app\.example\.org'\. Allowed: a name "
+        r"inside the hosted zone example\.com",
+    ):
         load("prod", config, commit_sha=SHA)
 
 
@@ -158,8 +187,11 @@ def test_openai_key_required_without_local_llm():
 def test_local_llm_needs_ollama_url():
     config = with_value("prod", "app", "useLocalLlm", True)
     encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
-    with pytest.raises(SettingsError, match=r"ollamaBaseUrl: ''\. Allowed: an http\(s\) URL of "
-                                            r"the Ollama server"):
+    with pytest.raises(
+        SettingsError,
+        match=r"ollamaBaseUrl: ''\. Allowed: an http\(s\) URL of "
+        r"the Ollama server",
+    ):
         load("prod", encoded, commit_sha=SHA)
 
 
@@ -170,8 +202,9 @@ def test_build_without_commit_rejected():
 
 def test_prebuilt_image_needs_no_commit():
     digest = "1" * 64
-    config = with_value("prod", "image", "uri",
-                        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:{digest}")
+    config = with_value(
+        "prod", "image", "uri", f"123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:{digest}"
+    )
     encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
     s = load("prod", encoded, commit_sha="")
     assert s.image.uri.endswith(digest)
@@ -179,14 +212,19 @@ def test_prebuilt_image_needs_no_commit():
 
 def test_existing_network_requires_two_private_subnets():
     config = stack_config("prod")
-    config["webstack:network"] = json.dumps({
-        "mode": "existing",
-        "vpcId": "vpc-0123456789abcdef0",
-        "publicSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
-        "privateSubnetIds": ["subnet-0123456789abcdef2"],
-    })
-    with pytest.raises(SettingsError, match=r"privateSubnetIds: \['subnet-0123456789abcdef2'\]\. "
-                                            r"Allowed: a list of at least 2 subnet ids"):
+    config["webstack:network"] = json.dumps(
+        {
+            "mode": "existing",
+            "vpcId": "vpc-0123456789abcdef0",
+            "publicSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+            "privateSubnetIds": ["subnet-0123456789abcdef2"],
+        }
+    )
+    with pytest.raises(
+        SettingsError,
+        match=r"privateSubnetIds: \['subnet-0123456789abcdef2'\]\. "
+        r"Allowed: a list of at least 2 subnet ids",
+    ):
         load("prod", config, commit_sha=SHA)
 
 

@@ -39,6 +39,10 @@ ALB_ZONE_IDS = {
 }
 
 
+REMOTE_COMPONENTS = frozenset({"awsx:ec2:Vpc"})
+"""Components implemented by a provider plugin: the mock stands in for their outputs."""
+
+
 class UnmockedInvokeError(RuntimeError):
     """A function call (invoke) the mock runtime has no answer for."""
 
@@ -77,9 +81,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
     """Every string this mock invented; a renderer marks these as known after deploy."""
     looked_up: set[str] = field(default_factory=set)
     """Strings answered by mocked lookups (account id, zone id): real AWS answers differ."""
-    extra_calls: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(
-        default_factory=dict
-    )
+    extra_calls: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
     """Additional invoke answers by token, for a test that needs one."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -87,18 +89,21 @@ class RecordingMocks(pulumi_mocks.Mocks):
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         """Return an id and the state AWS would report for one declared resource."""
-        if not args.custom:
-            # Component resources carry no provider state.
+        if not args.custom and args.typ not in REMOTE_COMPONENTS:
+            # Component resources written in Python carry no provider state.
             return f"{args.name}-component", {}
         computed = self._computed_outputs(args.typ, args.name, args.inputs)
-        invented = {k: v for k, v in computed.items() if args.inputs.get(k) != v}
+        # A value copied from an input (a record's fqdn is its name) is not invented.
+        given = {v for v in args.inputs.values() if isinstance(v, str)}
+        invented = {
+            k: v
+            for k, v in computed.items()
+            if args.inputs.get(k) != v and not (isinstance(v, str) and v in given)
+        }
         with self._lock:
-            self._remember(invented)
-        if args.typ == "awsx:ec2:Vpc":
-            # awsx rejects its own inputs echoed back (nat_gateways type check).
-            state = computed
-        else:
-            state = {**args.inputs, **computed}
+            self._remember(invented, given)
+        # awsx rejects its own inputs echoed back (type check on nat_gateways).
+        state = computed if args.typ == "awsx:ec2:Vpc" else {**args.inputs, **computed}
         resource_id = str(computed.get("id", f"{args.name}-{_short_hash(args.typ, args.name)}"))
         with self._lock:
             self.computed.add(resource_id)
@@ -106,19 +111,26 @@ class RecordingMocks(pulumi_mocks.Mocks):
 
     def _remember_lookup(self, answer: dict[str, Any]) -> None:
         for key, value in answer.items():
-            if isinstance(value, str) and key not in ("name", "region", "id", "partition",
-                                                      "dnsSuffix", "userName"):
+            if isinstance(value, str) and key not in (
+                "name",
+                "region",
+                "id",
+                "partition",
+                "dnsSuffix",
+                "userName",
+            ):
                 self.looked_up.add(value)
 
-    def _remember(self, value: Any) -> None:
+    def _remember(self, value: Any, given: set[str]) -> None:
         if isinstance(value, str):
-            self.computed.add(value)
+            if value not in given:
+                self.computed.add(value)
         elif isinstance(value, dict):
             for item in value.values():
-                self._remember(item)
+                self._remember(item, given)
         elif isinstance(value, list):
             for item in value:
-                self._remember(item)
+                self._remember(item, given)
 
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
@@ -203,8 +215,11 @@ class RecordingMocks(pulumi_mocks.Mocks):
             case "aws:ecs/service:Service":
                 out = {"name": physical, "id": self._arn("ecs", f"service/{physical}")}
             case "aws:iam/role:Role":
-                out.update(name=physical, arn=self._arn("iam", f"role/{physical}").replace(
-                    f":{self.region}:", "::"), uniqueId=f"AROA{h.upper()}")
+                out.update(
+                    name=physical,
+                    arn=self._arn("iam", f"role/{physical}").replace(f":{self.region}:", "::"),
+                    uniqueId=f"AROA{h.upper()}",
+                )
             case "aws:iam/policy:Policy":
                 out.update(name=physical, arn=f"arn:aws:iam::{ACCOUNT_ID}:policy/{physical}")
             case "aws:cloudwatch/logGroup:LogGroup":
@@ -236,11 +251,15 @@ class RecordingMocks(pulumi_mocks.Mocks):
                     readerEndpointAddress=f"replica.{name}.{h}.use1.cache.amazonaws.com",
                 )
             case "aws:efs/fileSystem:FileSystem":
-                out.update(id=f"fs-{h}", arn=self._arn("elasticfilesystem", f"file-system/fs-{h}"),
-                           dnsName=f"fs-{h}.efs.{self.region}.amazonaws.com")
+                out.update(
+                    id=f"fs-{h}",
+                    arn=self._arn("elasticfilesystem", f"file-system/fs-{h}"),
+                    dnsName=f"fs-{h}.efs.{self.region}.amazonaws.com",
+                )
             case "aws:efs/accessPoint:AccessPoint":
-                out.update(id=f"fsap-{h}",
-                           arn=self._arn("elasticfilesystem", f"access-point/fsap-{h}"))
+                out.update(
+                    id=f"fsap-{h}", arn=self._arn("elasticfilesystem", f"access-point/fsap-{h}")
+                )
             case "aws:route53/record:Record":
                 out = {"fqdn": str(inputs.get("name", name)).rstrip(".")}
             case "aws:kms/key:Key":
@@ -314,8 +333,10 @@ class RecordingMocks(pulumi_mocks.Mocks):
         matches = [r for r in self.records if r.type == typ and r.name == name]
         if len(matches) != 1:
             known = sorted(r.name for r in self.of_type(typ))
-            raise LookupError(f"expected one {typ} named {name!r}, found {len(matches)}; "
-                              f"names of that type: {known}")
+            raise LookupError(
+                f"expected one {typ} named {name!r}, found {len(matches)}; "
+                f"names of that type: {known}"
+            )
         return matches[0]
 
     def children_of(self, typ: str, name: str) -> Iterator[Recorded]:
@@ -333,7 +354,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
         self._urn_to_key: dict[str, str] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -355,7 +376,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.recording_mocks.records.append(record)
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         if "::pulumi:pulumi:Stack::" in request.urn:
             outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
             self.stack_outputs = dict(outputs)

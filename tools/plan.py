@@ -65,7 +65,9 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     return document.get("config") or {}
 
 
-def to_cli_config(config: dict[str, Any], secret_keys: Sequence[str]) -> tuple[dict[str, str], list[str], list[str]]:
+def to_cli_config(
+    config: dict[str, Any], secret_keys: Sequence[str]
+) -> tuple[dict[str, str], list[str], list[str]]:
     """Encode stack file values as the Pulumi CLI passes them to a program.
 
     Objects and lists become JSON strings; `secure:` values and the program's secret keys
@@ -202,7 +204,10 @@ def _json_document(value: str) -> Any | None:
 
 
 def to_document(plan: Plan) -> dict[str, Any]:
-    """The `--json` form: `{"stack", "resources": [{"type","name","parent","inputs"}], "outputs"}`."""
+    """Build the `--json` form.
+
+    Shape: `{"stack", "resources": [{"type", "name", "parent", "inputs"}], "outputs"}`.
+    """
     marker = Marker(plan.computed, plan.looked_up)
     return {
         "stack": plan.stack,
@@ -236,8 +241,10 @@ def to_tree(plan: Plan, full: bool = False) -> str:
 
     lines = [f"Stack {plan.stack} ({plan.source}): {len(plan.resources)} resources"]
     if plan.placeholders:
-        lines.append("Secrets not in the stack file, rendered with a placeholder: "
-                     + ", ".join(plan.placeholders))
+        lines.append(
+            "Secrets not in the stack file, rendered with a placeholder: "
+            + ", ".join(plan.placeholders)
+        )
 
     def walk(parent: str | None, depth: int) -> None:
         for resource in children.get(parent, []):
@@ -262,10 +269,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("stack", help="stack name, e.g. staging or prod")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
-    parser.add_argument("--config-file", type=Path,
-                        help="stack file to read instead of Pulumi.<stack>.yaml")
-    parser.add_argument("--full", action="store_true",
-                        help="print long input values whole instead of cutting them at 150 characters")
+    parser.add_argument(
+        "--config-file", type=Path, help="stack file to read instead of Pulumi.<stack>.yaml"
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="print long input values whole instead of cutting them at 150 characters",
+    )
     args = parser.parse_args(argv)
 
     try:

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Render both stacks offline under Pulumi's mock runtime: no credentials, so it is safe for
+# pull requests from forks.
+source "$(dirname "$0")/lib.sh"
+
+ensure_venv requirements-dev.txt
+for stack in staging prod; do
+  log "offline plan of ${stack}"
+  "${PYTHON}" -m tools.plan "${stack}"
+done

@@ -1,0 +1,229 @@
+"""The offline plan: both stacks render whole, invented values are marked, bad config exits 2."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.plan import COMPUTED_MARK, SECRET_MARK, PlanConfigError, render, to_document, to_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+
+EXPECTED_EXPORTS = {
+    "url",
+    "albDnsName",
+    "imageUri",
+    "repositoryUrl",
+    "clusterName",
+    "serviceName",
+    "taskDefinitionArn",
+    "containerName",
+    "privateSubnetIds",
+    "serviceSecurityGroupId",
+    "logGroupName",
+    "databaseEndpoint",
+    "redisEndpoint",
+    "efsFileSystemId",
+}
+
+
+@pytest.fixture(scope="module")
+def staging():
+    return render("staging")
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return render("prod")
+
+
+def resource(plan, typ, name):
+    matches = [r for r in plan.resources if r.type == typ and r.name == name]
+    assert len(matches) == 1, f"{typ} {name}: {len(matches)} matches"
+    return matches[0]
+
+
+def test_both_stacks_export_the_pipeline_contract(staging, prod):
+    assert set(staging.outputs) == EXPECTED_EXPORTS
+    assert set(prod.outputs) == EXPECTED_EXPORTS
+
+
+def test_url_is_https_on_the_stack_domain(staging, prod):
+    assert staging.outputs["url"] == "https://staging.app.example.com"
+    assert prod.outputs["url"] == "https://app.example.com"
+
+
+def test_every_component_is_declared(prod):
+    components = {r.type for r in prod.resources if not r.custom}
+    assert components >= {
+        "webstack:ec2:Network",
+        "webstack:ecr:EcrRepo",
+        "webstack:lb:HttpsAlb",
+        "webstack:route53:DnsAlias",
+        "webstack:iam:TaskRole",
+        "webstack:ecs:FargateService",
+        "webstack:rds:RdsDatabase",
+        "webstack:elasticache:RedisCache",
+        "webstack:efs:EfsVolume",
+    }
+
+
+def test_prod_task_size_is_current_production(prod):
+    task = prod.resources[
+        [r.type for r in prod.resources].index("aws:ecs/taskDefinition:TaskDefinition")
+    ]
+    assert (task.inputs["cpu"], task.inputs["memory"]) == ("512", "1024")
+
+
+def test_staging_task_size_is_smaller(staging):
+    task = next(r for r in staging.resources if r.type == "aws:ecs/taskDefinition:TaskDefinition")
+    assert (task.inputs["cpu"], task.inputs["memory"]) == ("256", "512")
+
+
+def test_prod_scales_two_to_four(prod):
+    target = next(r for r in prod.resources if r.type == "aws:appautoscaling/target:Target")
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 4)
+
+
+def test_alb_deletion_protection_differs(staging, prod):
+    def protection(plan):
+        alb = next(r for r in plan.resources if r.type == "aws:lb/loadBalancer:LoadBalancer")
+        return alb.inputs["enableDeletionProtection"]
+
+    assert protection(prod) is True
+    assert protection(staging) is False
+
+
+def test_database_multi_az_only_in_prod(staging, prod):
+    def multi_az(plan):
+        db = next(r for r in plan.resources if r.type == "aws:rds/instance:Instance")
+        return db.inputs["multiAz"]
+
+    assert multi_az(prod) is True
+    assert multi_az(staging) is False
+
+
+def test_staging_shares_one_nat_gateway(staging, prod):
+    def strategy(plan):
+        vpc = next(r for r in plan.resources if r.type == "awsx:ec2:Vpc")
+        return vpc.inputs["natGateways"]["strategy"]
+
+    assert strategy(staging) == "Single"
+    assert strategy(prod) == "OnePerAz"
+
+
+def test_image_is_tagged_with_the_commit(staging):
+    image = next(r for r in staging.resources if r.type == "docker:index/image:Image")
+    assert image.inputs["imageName"].endswith(":" + "0" * 40)
+
+
+def test_openai_key_is_a_secrets_manager_secret(prod):
+    version = next(
+        r
+        for r in prod.resources
+        if r.type == "aws:secretsmanager/secretVersion:SecretVersion" and r.name == "openai-api-key"
+    )
+    assert (
+        to_document(prod)["resources"][prod.resources.index(version)]["inputs"]["secretString"]
+        == SECRET_MARK
+    )
+
+
+def test_computed_outputs_are_marked(staging):
+    document = to_document(staging)
+    assert document["outputs"]["albDnsName"] == COMPUTED_MARK
+    assert document["outputs"]["imageUri"] == COMPUTED_MARK
+
+
+def test_plain_outputs_are_not_marked(staging):
+    document = to_document(staging)
+    assert document["outputs"]["containerName"] == "web"
+
+
+def test_json_document_shape(staging):
+    document = to_document(staging)
+    assert set(document) == {"stack", "resources", "outputs"}
+    assert set(document["resources"][0]) == {"type", "name", "parent", "inputs"}
+
+
+def test_tree_nests_children_under_components(staging):
+    tree = to_tree(staging)
+    assert "\n+ webstack:ecs:FargateService  web\n" in tree
+    assert "\n    + aws:ecs/cluster:Cluster  web-cluster\n" in tree
+
+
+def test_missing_secret_is_reported_as_placeholder(staging):
+    assert staging.placeholders == ["webstack:openaiApiKey"]
+
+
+def test_bad_config_file_raises_before_rendering(tmp_path):
+    config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    config["config"]["webstack:service"]["cpu"] = 300
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    with pytest.raises(
+        PlanConfigError,
+        match=r"^Pulumi\.bad\.yaml: invalid value for "
+        r"webstack:service\.cpu: 300\.",
+    ):
+        render("prod", bad)
+
+
+def test_cli_config_error_exits_2_without_traceback(tmp_path):
+    config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    config["config"]["webstack:database"]["multiAz"] = "maybe"
+    bad = tmp_path / "Pulumi.prod.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "prod", "--config-file", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: Pulumi.prod.yaml: invalid value for webstack:database.multiAz: 'maybe'. "
+        "Allowed: true or false.\n"
+    )
+
+
+def test_cli_json_prints_the_document():
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "staging", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["stack"] == "staging"
+    assert document["outputs"]["url"] == "https://staging.app.example.com"
+
+
+def test_config_error_declares_no_resource(tmp_path):
+    import runpy
+
+    import pulumi
+
+    from settings import SettingsError
+    from tools import mock_runtime
+
+    mocks = mock_runtime.RecordingMocks()
+    pulumi.runtime.set_all_config(
+        {
+            "aws:region": "us-east-1",
+            "webstack:domainName": "app.example.com",
+            "webstack:hostedZoneName": "example.com",
+            "webstack:service": json.dumps({"cpu": 3}),
+        }
+    )
+    mock_runtime.install(mocks, stack="prod")
+    with pytest.raises(SettingsError, match=r"webstack:service\.cpu: 3\."):
+        mock_runtime.run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+    assert mocks.records == []
