@@ -28,7 +28,9 @@ AWS_SCRIPTS = ("preview.sh", "deploy.sh", "migrate.sh", "smoke.sh")
 # Scripts that change infrastructure or data; never allowed on a pull request.
 WRITE_SCRIPTS = ("deploy.sh", "migrate.sh")
 ROLLOUT_ORDER = ("deploy.sh release", "migrate.sh", "deploy.sh rollout", "smoke.sh")
-STATIC_KEY_PATTERN = re.compile(r"AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|(?:AKIA|ASIA)[0-9A-Z]{16}")
+STATIC_KEY_PATTERN = re.compile(
+    r"AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|(?:AKIA|ASIA)[0-9A-Z]{16}"
+)
 
 
 @dataclass(frozen=True)
