@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -13,6 +14,7 @@ from app.api.main import api_router
 from app.config import Settings, Tuning, load_settings
 from app.middleware import RequestLogMiddleware
 from app.resources import open_resources
+from app.services.storage import MAX_KEY_LENGTH, key_pattern
 
 logger = logging.getLogger("app")
 
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None, tuning: Tuning | None = None) -
     )
     app.state.settings = settings
     app.include_router(api_router)
+    _document_file_keys(app, settings.files_prefix)
 
     @app.exception_handler(Exception)
     async def unhandled(request: Request, exc: Exception) -> JSONResponse:
@@ -59,6 +62,24 @@ def create_app(settings: Settings | None = None, tuning: Tuning | None = None) -
 
     app.add_middleware(RequestLogMiddleware)
     return app
+
+
+def _document_file_keys(app: FastAPI, prefix: str) -> None:
+    """Put the served keys' pattern (FILES_PREFIX included, a runtime setting) into the
+    OpenAPI schema of GET /api/files/{key}. The route checks keys itself, so that a key
+    outside the prefix is a 400 naming the prefix rather than a generic 422."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for parameter in schema["paths"]["/api/files/{key}"]["get"]["parameters"]:
+                if parameter["name"] == "key":
+                    parameter["schema"].update(pattern=key_pattern(prefix),
+                                               maxLength=MAX_KEY_LENGTH)
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

@@ -22,7 +22,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from app.config import Settings, Tuning
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+# A key is "/"-separated segments; a segment is not empty, does not start with "." (so no
+# "." or ".." and no hidden files) and has no control character or backslash. The same
+# pattern, prefixed, documents the key parameter in the OpenAPI schema.
+_SEGMENT = r"[^/.\\\u0000-\u001f\u007f][^/\\\u0000-\u001f\u007f]*"
+_KEY = re.compile(rf"(?:{_SEGMENT}/)*{_SEGMENT}")
 MAX_KEY_LENGTH = 1024
 CHUNK_BYTES = 64 * 1024
 
@@ -39,12 +43,14 @@ class StorageUnavailable(RuntimeError):
     """The store did not answer as expected (a 502)."""
 
 
+def key_pattern(prefix: str) -> str:
+    """The regular expression (Python and ECMA-262 alike) of the keys served under `prefix`."""
+    return f"^{re.escape(prefix)}{_KEY.pattern}$"
+
+
 def check_key(key: str, prefix: str) -> str:
     """Return `key` if it is a plain relative key under `prefix`, else raise InvalidKey."""
-    if not key or len(key) > MAX_KEY_LENGTH or _CONTROL.search(key):
-        raise InvalidKey("invalid key")
-    parts = key.split("/")
-    if key.startswith("/") or any(part in ("", ".", "..") for part in parts):
+    if len(key) > MAX_KEY_LENGTH or not _KEY.fullmatch(key):
         raise InvalidKey("invalid key")
     if not key.startswith(prefix):
         raise InvalidKey("key is outside the allowed prefix")
