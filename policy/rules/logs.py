@@ -11,9 +11,10 @@ from policy.values import as_number
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
-PROD_MIN_RETENTION_DAYS = 365
-"""Minimum retention in days outside a relaxed stack: one year, so an incident found late
-can still be traced (Checkov CKV_AWS_338 asks for the same)."""
+PROD_MIN_RETENTION_DAYS = 90
+"""Minimum retention in days outside a relaxed stack: three months, so an incident found a
+quarter late can still be traced in the container logs. Checkov's CKV_AWS_338 asks for a
+year; security/checkov-skips.yaml records why this program keeps 90 days."""
 
 
 def check_retention_set(resource_type: str, props: Mapping[str, Any],
@@ -46,6 +47,6 @@ RULES = (
                  description="Every log group has a retention.",
                  resource_types=frozenset({LOG_GROUP}), check=check_retention_set),
     ResourceRule(id="logs-long-retention", control=None,
-                 description="Log groups keep logs at least a year (relaxable outside prod).",
+                 description="Log groups keep logs at least 90 days (relaxable outside prod).",
                  resource_types=frozenset({LOG_GROUP}), check=check_long_retention),
 )
