@@ -15,6 +15,14 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
+from components.log_retention import LOG_RETENTION_DAYS
+from components.rds_database import (
+    RESERVED_DB_NAMES,
+    RESERVED_USERNAME_PREFIX,
+    RESERVED_USERNAMES,
+    SUPPORTED_MAJOR_VERSIONS,
+)
+from components.redis_cache import SUPPORTED_VERSIONS
 from settings.model import (
     ActivityLogSettings,
     AppSettings,
@@ -54,16 +62,9 @@ IMAGE_DIGEST_URI = r"[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}"
 S3_BUCKET = r"(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 GIT_SHA = r"[0-9a-f]{7,40}"
 
-# Values accepted by CloudWatch Logs PutRetentionPolicy (API reference, retentionInDays).
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
-)  # fmt: skip
-
-# PostgreSQL major versions RDS offers for new instances (RDS for PostgreSQL release
-# calendar); each maps to the parameter group family `postgres<major>`.
-POSTGRES_MAJOR_VERSIONS = ("14", "15", "16", "17")
-REDIS_ENGINE_VERSIONS = ("6.2", "7.0", "7.1")
+# Tables owned by the components, so the settings accept exactly what they accept.
+POSTGRES_MAJOR_VERSIONS = SUPPORTED_MAJOR_VERSIONS
+REDIS_ENGINE_VERSIONS = SUPPORTED_VERSIONS["redis"]
 
 
 def stack_file_name(stack: str) -> str:
@@ -386,11 +387,19 @@ def _database(r: SectionReader) -> DatabaseSettings:
         deletion_protection=r.boolean("deletionProtection", True),
         backup_retention_days=r.integer("backupRetentionDays", 7, minimum=1, maximum=35),
     )
-    if settings.master_username in ("postgres", "admin", "root", "rdsadmin", "administrator"):
+    username = settings.master_username
+    if username in RESERVED_USERNAMES or username.startswith(RESERVED_USERNAME_PREFIX):
         raise r.fail(
             "masterUsername",
-            settings.master_username,
-            "a name other than the well-known defaults postgres, admin, root, rdsadmin",
+            username,
+            f"a name other than {', '.join(sorted(RESERVED_USERNAMES))} "
+            f"and not starting with {RESERVED_USERNAME_PREFIX}",
+        )
+    if settings.database_name in RESERVED_DB_NAMES:
+        raise r.fail(
+            "databaseName",
+            settings.database_name,
+            f"a name other than {', '.join(sorted(RESERVED_DB_NAMES))}",
         )
     r.finish()
     return settings
@@ -399,7 +408,7 @@ def _database(r: SectionReader) -> DatabaseSettings:
 def _cache(r: SectionReader) -> CacheSettings:
     settings = CacheSettings(
         enabled=r.boolean("enabled", False),
-        engine_version=r.string("engineVersion", "7.1", allowed=REDIS_ENGINE_VERSIONS),
+        engine_version=r.string("engineVersion", "7.1", allowed=list(REDIS_ENGINE_VERSIONS)),
         node_type=r.string(
             "nodeType",
             "cache.t4g.small",

@@ -104,6 +104,9 @@ def test_image_tag_is_commit_sha():
         ("database", "masterUsername", "postgres", r"masterUsername: 'postgres'"),
         ("database", "backupRetentionDays", 0, r"backupRetentionDays: 0"),
         ("database", "engineVersion", "12", r"engineVersion: '12'\. Allowed: one of 14, 15"),
+        ("cache", "engineVersion", "6.2", r"engineVersion: '6\.2'\. Allowed: one of 7\.0, 7\.1"),
+        ("database", "databaseName", "template1", r"databaseName: 'template1'"),
+        ("database", "masterUsername", "pg_app", r"masterUsername: 'pg_app'"),
         ("cache", "nodeCount", 1, r"nodeCount: 1\. Allowed: 2 or more while automaticFailover"),
         ("loadBalancer", "ipAddressType", "ipv6", r"ipAddressType: 'ipv6'"),
         (

@@ -146,11 +146,12 @@ class RecordingMocks(pulumi_mocks.Mocks):
 
         match typ:
             case "awsx:ec2:Vpc":
-                azs = self.availability_zones
+                count = int(inputs.get("numberOfAvailabilityZones") or 3)
+                azs = self.availability_zones[:count]
                 return {
                     "vpcId": f"vpc-{h}",
-                    "publicSubnetIds": [f"subnet-pub{az}{h[:4]}" for az in azs[:2]],
-                    "privateSubnetIds": [f"subnet-prv{az}{h[:4]}" for az in azs[:2]],
+                    "publicSubnetIds": [f"subnet-pub{az}{h[:4]}" for az in azs],
+                    "privateSubnetIds": [f"subnet-prv{az}{h[:4]}" for az in azs],
                     "isolatedSubnetIds": [],
                 }
             case "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":
