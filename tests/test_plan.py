@@ -227,3 +227,14 @@ def test_config_error_declares_no_resource(tmp_path):
     with pytest.raises(SettingsError, match=r"webstack:service\.cpu: 3\."):
         mock_runtime.run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
     assert mocks.records == []
+
+
+def test_lookup_answers_are_marked_not_computed(prod):
+    document = json.dumps(to_document(prod))
+    assert '"aws:SourceAccount": "<looked up: 123456789012>"' in document
+
+
+def test_given_domain_is_not_marked(prod):
+    document = to_document(prod)
+    cert = next(r for r in document["resources"] if r["type"] == "aws:acm/certificate:Certificate")
+    assert cert["inputs"]["domainName"] == "app.example.com"
