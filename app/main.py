@@ -75,8 +75,9 @@ def _document_file_keys(app: FastAPI, prefix: str) -> None:
             schema = generate()
             for parameter in schema["paths"]["/api/files/{key}"]["get"]["parameters"]:
                 if parameter["name"] == "key":
-                    parameter["schema"].update(pattern=key_pattern(prefix),
-                                               maxLength=MAX_KEY_LENGTH)
+                    parameter["schema"].update(
+                        pattern=key_pattern(prefix), maxLength=MAX_KEY_LENGTH
+                    )
         return app.openapi_schema or generate()
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,12 +53,12 @@ class ActivityLog:
                 raise
 
     def check(self) -> None:
-        """Raise OSError unless the directory exists and this process may write to it."""
+        """Raise OSError unless a file can be created in the directory (a real write,
+        which on EFS goes to the file system itself, not a permission-bit guess)."""
         if not self.directory.is_dir():
             raise OSError(f"{self.directory} is not a directory")
-        if not os.access(self.directory, os.W_OK | os.X_OK):
-            raise OSError(f"{self.directory} is not writable")
-        os.statvfs(self.directory)  # reaches the file system itself (NFS for EFS)
+        with tempfile.NamedTemporaryFile(dir=self.directory, prefix=".ready-"):
+            pass
 
     def _close_locked(self) -> None:
         if self._fd is not None:

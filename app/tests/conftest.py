@@ -19,8 +19,12 @@ from app.tests.support import FakeLLM, PostgresServer, RedisServer
 BUCKET = "app-files-test"
 PREFIX = "public/"
 REGION = "eu-west-1"
-FAST = Tuning(llm_timeout_seconds=1.0, llm_connect_timeout_seconds=0.5,
-              ready_timeout_seconds=1.0, redis_timeout_seconds=0.5)
+FAST = Tuning(
+    llm_timeout_seconds=1.0,
+    llm_connect_timeout_seconds=0.5,
+    ready_timeout_seconds=1.0,
+    redis_timeout_seconds=0.5,
+)
 
 
 @pytest.fixture(scope="session")
@@ -93,10 +97,12 @@ def s3(aws_env: None) -> Iterator[object]:
     """moto's S3 with the files bucket, one object inside the prefix and one outside."""
     with mock_aws():
         client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket=BUCKET,
-                             CreateBucketConfiguration={"LocationConstraint": REGION})
-        client.put_object(Bucket=BUCKET, Key=f"{PREFIX}hello.txt", Body=b"hello from s3",
-                          ContentType="text/plain")
+        client.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        client.put_object(
+            Bucket=BUCKET, Key=f"{PREFIX}hello.txt", Body=b"hello from s3", ContentType="text/plain"
+        )
         client.put_object(Bucket=BUCKET, Key="private/secret.txt", Body=b"no")
         yield client
 
@@ -109,8 +115,11 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
     """Settings from an explicit environment (never the process's), local dirs in tmp."""
 
     def build(**env: str) -> Settings:
-        base = {"APP_ENV": "test", "LOCAL_DATA_DIR": str(tmp_path / "data"),
-                "TMPDIR": str(tmp_path)}
+        base = {
+            "APP_ENV": "test",
+            "LOCAL_DATA_DIR": str(tmp_path / "data"),
+            "TMPDIR": str(tmp_path),
+        }
         return load_settings({**base, **env})
 
     return build
@@ -125,8 +134,7 @@ def make_client(make_settings: SettingsFactory) -> Iterator[ClientFactory]:
     clients: list[TestClient] = []
 
     def build(tuning: Tuning = FAST, **env: str) -> TestClient:
-        client = TestClient(create_app(make_settings(**env), tuning),
-                            raise_server_exceptions=False)
+        client = TestClient(create_app(make_settings(**env), tuning), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
         return client
@@ -137,14 +145,26 @@ def make_client(make_settings: SettingsFactory) -> Iterator[ClientFactory]:
 
 
 @pytest.fixture
-def integrated_env(clean_postgres: PostgresServer, redis_server: RedisServer,
-                   fake_llm: FakeLLM, s3: object, tmp_path: Path) -> dict[str, str]:
+def integrated_env(
+    clean_postgres: PostgresServer,
+    redis_server: RedisServer,
+    fake_llm: FakeLLM,
+    s3: object,
+    tmp_path: Path,
+) -> dict[str, str]:
     """Every real backend: PostgreSQL, Redis, S3 (moto), EFS stand-in dir, fake LLM."""
     activity = tmp_path / "activity"
     activity.mkdir()
-    return {**clean_postgres.env(), **redis_server.env(), **fake_llm.env(),
-            "FILES_BUCKET": BUCKET, "FILES_PREFIX": PREFIX, "AWS_REGION": REGION,
-            "ACTIVITY_LOG_DIR": str(activity), "COMMIT_SHA": "abc1234"}
+    return {
+        **clean_postgres.env(),
+        **redis_server.env(),
+        **fake_llm.env(),
+        "FILES_BUCKET": BUCKET,
+        "FILES_PREFIX": PREFIX,
+        "AWS_REGION": REGION,
+        "ACTIVITY_LOG_DIR": str(activity),
+        "COMMIT_SHA": "abc1234",
+    }
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

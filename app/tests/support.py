@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -86,17 +87,46 @@ class PostgresServer:
             shutil.chown(pwfile, "nobody", "nogroup")
         data = self.root / "data"
         subprocess.run(
-            [*prefix, initdb, "-D", str(data), "-U", self.user, f"--pwfile={pwfile}",
-             "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-             "--no-sync"],
-            check=True, capture_output=True, timeout=120,
+            [
+                *prefix,
+                initdb,
+                "-D",
+                str(data),
+                "-U",
+                self.user,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
         subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data), "-o", options, "-l",
-             str(self.root / "log"), "-w", "-t", "60", "start"],
-            check=True, capture_output=True, timeout=90,
+            [
+                *prefix,
+                pg_ctl,
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(self.root / "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=90,
         )
         self._pg_ctl, self._prefix, self._data = pg_ctl, prefix, data
         import psycopg
@@ -106,8 +136,10 @@ class PostgresServer:
         return self
 
     def dsn(self, database: str | None = None) -> str:
-        return (f"host=127.0.0.1 port={self.port} user={self.user} "
-                f"password={self.password} dbname={database or self.database}")
+        return (
+            f"host=127.0.0.1 port={self.port} user={self.user} "
+            f"password={self.password} dbname={database or self.database}"
+        )
 
     def env(self) -> dict[str, str]:
         return {
@@ -120,8 +152,11 @@ class PostgresServer:
         }
 
     def stop(self) -> None:
-        subprocess.run([*self._prefix, self._pg_ctl, "-D", str(self._data), "-m", "fast",
-                        "-w", "stop"], capture_output=True, timeout=60)
+        subprocess.run(
+            [*self._prefix, self._pg_ctl, "-D", str(self._data), "-m", "fast", "-w", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -136,9 +171,23 @@ class RedisServer:
     def start(self) -> RedisServer:
         binary = _binary("redis-server", "redis-server")
         self._process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--requirepass",
-             self.password, "--save", "", "--appendonly", "no", "--dir", str(self.root)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--requirepass",
+                self.password,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.root),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
         return self
@@ -180,8 +229,13 @@ class FakeLLM:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with fake._lock:
-                    fake.calls.append({"path": self.path, "body": body,
-                                       "authorization": self.headers.get("Authorization")})
+                    fake.calls.append(
+                        {
+                            "path": self.path,
+                            "body": body,
+                            "authorization": self.headers.get("Authorization"),
+                        }
+                    )
                 if fake.mode == "slow":
                     time.sleep(fake.delay)
                 question = body.get("messages", [{}])[-1].get("content", "")
@@ -191,12 +245,23 @@ class FakeLLM:
                 elif fake.mode == "garbage":
                     status, document = 200, {"unexpected": True}
                 elif self.path.endswith("/api/chat"):
-                    status, document = 200, {"model": body.get("model"),
-                                             "message": {"role": "assistant", "content": answer},
-                                             "done": True}
+                    status, document = (
+                        200,
+                        {
+                            "model": body.get("model"),
+                            "message": {"role": "assistant", "content": answer},
+                            "done": True,
+                        },
+                    )
                 elif self.path.endswith("/chat/completions"):
-                    status, document = 200, {"choices": [{"index": 0, "message": {
-                        "role": "assistant", "content": answer}}]}
+                    status, document = (
+                        200,
+                        {
+                            "choices": [
+                                {"index": 0, "message": {"role": "assistant", "content": answer}}
+                            ]
+                        },
+                    )
                 else:
                     status, document = 404, {"error": "no such path"}
                 payload = json.dumps(document).encode()
@@ -225,8 +290,11 @@ class FakeLLM:
         self.mode, self.delay = "ok", 0.0
 
     def env(self) -> dict[str, str]:
-        return {"OPENAI_BASE_URL": f"{self.url}/v1", "OPENAI_API_KEY": "sk-test-secret-key",
-                "OLLAMA_BASE_URL": self.url}
+        return {
+            "OPENAI_BASE_URL": f"{self.url}/v1",
+            "OPENAI_API_KEY": "sk-test-secret-key",
+            "OLLAMA_BASE_URL": self.url,
+        }
 
     def stop(self) -> None:
         self._server.shutdown()
@@ -237,8 +305,9 @@ class FakeLLM:
 def live_server(app: Any) -> Iterator[str]:
     """Serve `app` with uvicorn in a thread on a loopback port; yield its base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                            access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -299,3 +368,100 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
             return
         time.sleep(0.01)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+# ---- the image's entry command, run on this machine as the image's user -----------------
+
+IMAGE_UID = IMAGE_GID = 10001
+
+
+def _image_user() -> tuple[int, int] | None:
+    """The image's numeric USER, when we may switch to it (we are root)."""
+    users = [args for keyword, args in dockerfile_instructions() if keyword == "USER"]
+    uid, _, gid = users[-1].partition(":")
+    return (int(uid), int(gid or uid)) if os.geteuid() == 0 else None
+
+
+def as_image_user() -> list[str]:
+    """A command prefix that runs as the image's USER, when we are root.
+
+    The user keeps one capability, CAP_DAC_READ_SEARCH (read any file, never write), only
+    because the test interpreter may live under a home it could not enter otherwise (/root
+    is 0700 on these machines); in the image it is /opt/venv. Writes are those of uid
+    10001: only the scratch and activity directories made for it.
+    """
+    user = _image_user()
+    if user is None:
+        return []
+    setpriv = _binary("setpriv", "util-linux")
+    return [
+        setpriv,
+        f"--reuid={user[0]}",
+        f"--regid={user[1]}",
+        "--clear-groups",
+        "--inh-caps=+dac_read_search",
+        "--ambient-caps=+dac_read_search",
+        "--",
+    ]
+
+
+def writable_dir(path: Path) -> Path:
+    """A directory the image's user may write (the task's /tmp or EFS mount)."""
+    path.mkdir(parents=True, exist_ok=True)
+    user = _image_user()
+    if user is not None:
+        os.chown(path, *user)
+    return path
+
+
+@dataclass
+class ImageProcess:
+    """The Dockerfile's CMD, started with the Dockerfile's ENV, from the directory that
+    stands for its WORKDIR (app/), as its USER when we can switch users."""
+
+    scratch: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    log_path: Path | None = None
+
+    def command(self) -> list[str]:
+        command = image_command()
+        assert command[0] == "python", command
+        return [*as_image_user(), sys.executable, *command[1:]]
+
+    def process_env(self) -> dict[str, str]:
+        env = image_env()
+        tmp = writable_dir(self.scratch / "tmp")
+        env.update(
+            {
+                # The image has the app at /srv/app and PYTHONPATH=/srv; here the repo stands in.
+                "PYTHONPATH": str(REPO),
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+                "PORT": str(self.port),
+                "TMPDIR": str(tmp),
+                "ACTIVITY_LOG_DIR": str(writable_dir(self.scratch / "activity")),
+                "APP_ENV": "test",
+                "NO_PROXY": "127.0.0.1,localhost",
+            }
+        )
+        env.update(self.env)
+        return env
+
+    def start(self) -> subprocess.Popen[bytes]:
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.log_path or self.scratch / "server.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=APP_DIR,
+            env=self.process_env(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        return self.process
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self._log.close()

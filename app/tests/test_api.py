@@ -35,7 +35,11 @@ def test_ready_lists_every_dependency(client):
     body = response.json()
     assert (response.status_code, body["status"], body["failed"]) == (200, "ready", [])
     assert {name: check["backend"] for name, check in body["checks"].items()} == {
-        "database": "sqlite", "cache": "memory", "activity_log": "local", "files": "local"}
+        "database": "sqlite",
+        "cache": "memory",
+        "activity_log": "local",
+        "files": "local",
+    }
 
 
 def test_ready_names_the_failed_dependency(make_client, tmp_path):
@@ -44,18 +48,26 @@ def test_ready_names_the_failed_dependency(make_client, tmp_path):
     (tmp_path / "activity").rmdir()  # the volume went away
     response = client.get("/api/ready")
     body = response.json()
-    assert (response.status_code, body["status"], body["failed"]) == (503, "not ready",
-                                                                      ["activity_log"])
+    assert (response.status_code, body["status"], body["failed"]) == (
+        503,
+        "not ready",
+        ["activity_log"],
+    )
     assert body["checks"]["activity_log"]["error"] == "OSError"
 
 
 def test_event_round_trip(client):
-    created = client.post("/api/events", json={"type": "user.login", "actor": "ana",
-                                               "data": {"ip": "10.0.0.1"}})
+    created = client.post(
+        "/api/events", json={"type": "user.login", "actor": "ana", "data": {"ip": "10.0.0.1"}}
+    )
     listed = client.get("/api/events", params={"limit": 5})
     event = created.json()
     assert (created.status_code, event["type"], event["actor"], event["data"]) == (
-        201, "user.login", "ana", {"ip": "10.0.0.1"})
+        201,
+        "user.login",
+        "ana",
+        {"ip": "10.0.0.1"},
+    )
     assert (listed.status_code, listed.json()["events"]) == (200, [event])
 
 
@@ -70,13 +82,23 @@ def test_event_is_appended_to_the_activity_log(make_client, tmp_path):
     activity = tmp_path / "activity"
     activity.mkdir()
     client = make_client(ACTIVITY_LOG_DIR=str(activity))
-    event = client.post("/api/events", json={"type": "file.read", "data": {"k": 1}},
-                        headers={"X-Request-ID": "req-1"}).json()
+    event = client.post(
+        "/api/events",
+        json={"type": "file.read", "data": {"k": 1}},
+        headers={"X-Request-ID": "req-1"},
+    ).json()
     (log_file,) = activity.glob("activity-*.jsonl")
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
-    assert lines == [{"id": event["id"], "created_at": lines[0]["created_at"],
-                      "type": "file.read", "actor": None, "data": {"k": 1},
-                      "request_id": "req-1"}]
+    assert lines == [
+        {
+            "id": event["id"],
+            "created_at": lines[0]["created_at"],
+            "type": "file.read",
+            "actor": None,
+            "data": {"k": 1},
+            "request_id": "req-1",
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -106,19 +128,33 @@ def test_event_write_failure_is_a_clear_503(make_client, tmp_path):
     activity.rmdir()
     activity.write_text("the mount is gone and a file stands in its place")
     response = client.post("/api/events", json={"type": "x"})
-    assert (response.status_code, response.json()) == (503,
-                                                        {"detail": "activity log unavailable"})
+    assert (response.status_code, response.json()) == (503, {"detail": "activity log unavailable"})
 
 
 def test_info_shows_settings_but_no_secrets(make_client):
-    client = make_client(OPENAI_API_KEY="sk-do-not-show", COMMIT_SHA="c0ffee",
-                         AWS_REGION="eu-west-1", OPENAI_MODEL="gpt-x")
+    client = make_client(
+        OPENAI_API_KEY="sk-do-not-show",
+        COMMIT_SHA="c0ffee",
+        AWS_REGION="eu-west-1",
+        OPENAI_MODEL="gpt-x",
+    )
     response = client.get("/api/info")
-    assert (response.status_code, response.json()) == (200, {
-        "app_env": "test", "aws_region": "eu-west-1", "commit_sha": "c0ffee",
-        "llm_backend": "openai", "openai_model": "gpt-x", "ollama_model": "llama3.2",
-        "database": "sqlite", "cache": "memory", "files": "local", "files_prefix": "",
-        "activity_log": "local"})
+    assert (response.status_code, response.json()) == (
+        200,
+        {
+            "app_env": "test",
+            "aws_region": "eu-west-1",
+            "commit_sha": "c0ffee",
+            "llm_backend": "openai",
+            "openai_model": "gpt-x",
+            "ollama_model": "llama3.2",
+            "database": "sqlite",
+            "cache": "memory",
+            "files": "local",
+            "files_prefix": "",
+            "activity_log": "local",
+        },
+    )
     assert "sk-do-not-show" not in response.text
 
 
@@ -133,11 +169,15 @@ def test_local_file_link_then_download(client, tmp_path):
     link = client.get("/api/files/docs/a.txt")
     body = link.json()
     download = client.get(body["url"])
-    assert (link.status_code, body) == (200, {"key": "docs/a.txt",
-                                              "url": "/api/files/docs/a.txt?download=true",
-                                              "expires_in": 300})
-    assert (download.status_code, download.content,
-            download.headers["content-type"]) == (200, b"local bytes", "text/plain; charset=utf-8")
+    assert (link.status_code, body) == (
+        200,
+        {"key": "docs/a.txt", "url": "/api/files/docs/a.txt?download=true", "expires_in": 300},
+    )
+    assert (download.status_code, download.content, download.headers["content-type"]) == (
+        200,
+        b"local bytes",
+        "text/plain; charset=utf-8",
+    )
 
 
 def test_missing_file_is_404(client):
@@ -145,7 +185,9 @@ def test_missing_file_is_404(client):
     assert (response.status_code, response.json()) == (404, {"detail": "file not found"})
 
 
-@pytest.mark.parametrize("key", ["a%2F..%2F..%2Fetc%2Fpasswd", "a//b", ".%2Fa", "a/%2e%2e/b", "a%5Cb"])
+@pytest.mark.parametrize(
+    "key", ["a%2F..%2F..%2Fetc%2Fpasswd", "a//b", ".%2Fa", "a/%2e%2e/b", "a%5Cb"]
+)
 def test_malformed_keys_are_400(client, key):
     response = client.get(f"/api/files/{key}")
     assert (response.status_code, response.json()) == (400, {"detail": "invalid key"})
@@ -156,17 +198,22 @@ def test_key_outside_prefix_is_400(make_client, tmp_path):
     _local_file(tmp_path, "private/x.txt", b"x")
     response = client.get("/api/files/private/x.txt")
     assert (response.status_code, response.json()) == (
-        400, {"detail": "key is outside the allowed prefix"})
+        400,
+        {"detail": "key is outside the allowed prefix"},
+    )
 
 
 def test_ask_without_api_key_is_503(client):
     response = client.post("/api/ask", json={"question": "hi"})
-    assert (response.status_code, response.json()) == (503, {
-        "detail": "LLM backend is not configured: OPENAI_API_KEY is not set"})
+    assert (response.status_code, response.json()) == (
+        503,
+        {"detail": "LLM backend is not configured: OPENAI_API_KEY is not set"},
+    )
 
 
-@pytest.mark.parametrize("body", [{}, {"question": ""}, {"question": "   "},
-                                  {"question": "x" * 4001}, {"question": 5}])
+@pytest.mark.parametrize(
+    "body", [{}, {"question": ""}, {"question": "   "}, {"question": "x" * 4001}, {"question": 5}]
+)
 def test_invalid_questions_are_422(client, body):
     assert client.post("/api/ask", json=body).status_code == 422
 
@@ -177,20 +224,30 @@ def test_request_log_is_one_json_line_without_body_or_query(make_client, capsys)
     configure_logging("INFO")
     try:
         client = make_client(OPENAI_API_KEY="sk-secret-in-env")
-        client.post("/api/events?token=hidden", json={"type": "x", "data": {"pii": "alice"}},
-                    headers={"X-Request-ID": "log-test"})
+        client.post(
+            "/api/events?token=hidden",
+            json={"type": "x", "data": {"pii": "alice"}},
+            headers={"X-Request-ID": "log-test"},
+        )
         lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
         lines = [line for line in lines if line["logger"] != "httpx"]  # the test's client
     finally:
         logging.getLogger().handlers.clear()
     (entry,) = [line for line in lines if line.get("request_id") == "log-test"]
     assert {k: entry[k] for k in ("level", "message", "method", "path", "status")} == {
-        "level": "INFO", "message": "request", "method": "POST", "path": "/api/events",
-        "status": 201}
+        "level": "INFO",
+        "message": "request",
+        "method": "POST",
+        "path": "/api/events",
+        "status": 201,
+    }
     assert isinstance(entry["duration_ms"], float)
     text = json.dumps(lines)
     assert ("alice" not in text, "hidden" not in text, "sk-secret-in-env" not in text) == (
-        True, True, True)
+        True,
+        True,
+        True,
+    )
 
 
 def test_unexpected_errors_are_a_json_500_without_internals(make_client, monkeypatch):
@@ -207,5 +264,7 @@ def test_unexpected_errors_are_a_json_500_without_internals(make_client, monkeyp
     assert (response.status_code, response.json()) == (503, {"detail": "database unavailable"})
     monkeypatch.setattr("app.api.routes.info.InfoResponse", None)
     response = client.get("/api/info", headers={"X-Request-ID": "boom-2"})
-    assert (response.status_code, response.json()) == (500, {
-        "detail": "internal server error", "request_id": "boom-2"})
+    assert (response.status_code, response.json()) == (
+        500,
+        {"detail": "internal server error", "request_id": "boom-2"},
+    )

@@ -19,9 +19,15 @@ def test_openai_answer_then_cache_hit(make_client, fake_llm):
     question = _question()
     first = client.post("/api/ask", json={"question": question})
     second = client.post("/api/ask", json={"question": f"  {question} "})
-    assert (first.status_code, first.json()) == (200, {
-        "answer": f"answer to: {question}", "backend": "openai", "model": "gpt-test",
-        "cached": False})
+    assert (first.status_code, first.json()) == (
+        200,
+        {
+            "answer": f"answer to: {question}",
+            "backend": "openai",
+            "model": "gpt-test",
+            "cached": False,
+        },
+    )
     assert (second.status_code, second.json()["cached"], len(fake_llm.calls)) == (200, True, 1)
 
 
@@ -30,9 +36,11 @@ def test_openai_request_shape(make_client, fake_llm):
     question = _question()
     client.post("/api/ask", json={"question": question})
     (call,) = fake_llm.calls
-    assert call == {"path": "/v1/chat/completions", "authorization": "Bearer sk-test-secret-key",
-                    "body": {"model": "gpt-test",
-                             "messages": [{"role": "user", "content": question}]}}
+    assert call == {
+        "path": "/v1/chat/completions",
+        "authorization": "Bearer sk-test-secret-key",
+        "body": {"model": "gpt-test", "messages": [{"role": "user", "content": question}]},
+    }
 
 
 def test_ollama_when_use_local_llm(make_client, fake_llm):
@@ -40,12 +48,24 @@ def test_ollama_when_use_local_llm(make_client, fake_llm):
     question = _question()
     response = client.post("/api/ask", json={"question": question})
     (call,) = fake_llm.calls
-    assert (response.status_code, response.json()) == (200, {
-        "answer": f"answer to: {question}", "backend": "ollama", "model": "llama-test",
-        "cached": False})
-    assert call == {"path": "/api/chat", "authorization": None,
-                    "body": {"model": "llama-test", "stream": False,
-                             "messages": [{"role": "user", "content": question}]}}
+    assert (response.status_code, response.json()) == (
+        200,
+        {
+            "answer": f"answer to: {question}",
+            "backend": "ollama",
+            "model": "llama-test",
+            "cached": False,
+        },
+    )
+    assert call == {
+        "path": "/api/chat",
+        "authorization": None,
+        "body": {
+            "model": "llama-test",
+            "stream": False,
+            "messages": [{"role": "user", "content": question}],
+        },
+    }
 
 
 def test_different_models_do_not_share_answers(make_client, fake_llm):
@@ -64,8 +84,10 @@ def test_slow_backend_is_504_not_a_hang(make_client, fake_llm):
 
 @pytest.mark.parametrize(
     ("mode", "detail"),
-    [("error", "LLM backend answered HTTP 500"),
-     ("garbage", "LLM backend sent an unexpected response")],
+    [
+        ("error", "LLM backend answered HTTP 500"),
+        ("garbage", "LLM backend sent an unexpected response"),
+    ],
 )
 def test_backend_errors_are_502(make_client, fake_llm, mode, detail):
     fake_llm.mode = mode
@@ -108,7 +130,9 @@ def test_concurrent_identical_questions_call_the_backend_once(make_settings, fak
 
     results = asyncio.run(run())
     assert (sorted(cached for _, cached in results), len(fake_llm.calls)) == (
-        [False, True, True, True, True], 1)
+        [False, True, True, True, True],
+        1,
+    )
 
 
 @pytest.mark.integration
@@ -119,7 +143,10 @@ def test_redis_cache_is_shared_between_app_instances(make_client, fake_llm, redi
     first = make_client(**env).post("/api/ask", json={"question": question})
     second = make_client(**env).post("/api/ask", json={"question": question})
     assert (first.json()["cached"], second.json()["cached"], len(fake_llm.calls)) == (
-        False, True, 1)
+        False,
+        True,
+        1,
+    )
 
 
 @pytest.mark.integration
@@ -130,5 +157,7 @@ def test_redis_needs_the_auth_token(make_client, fake_llm, redis_server):
     responses = [client.post("/api/ask", json={"question": question}) for _ in range(2)]
     ready = client.get("/api/ready").json()
     assert ([r.status_code for r in responses], len(fake_llm.calls)) == ([200, 200], 2)
-    assert (ready["failed"], ready["checks"]["cache"]["error"]) == (["cache"],
-                                                                    "AuthenticationError")
+    assert (ready["failed"], ready["checks"]["cache"]["error"]) == (
+        ["cache"],
+        "AuthenticationError",
+    )

@@ -13,20 +13,42 @@ from app.config import ConfigError, Settings, declared_environment, load_setting
 from app.tests.support import APP_DIR, REPO
 
 DESIGN_PLAIN = {
-    "PORT", "APP_ENV", "AWS_REGION", "COMMIT_SHA", "LOG_LEVEL", "USE_LOCAL_LLM",
-    "OPENAI_MODEL", "OPENAI_BASE_URL", "OLLAMA_MODEL", "OLLAMA_BASE_URL", "FILES_BUCKET",
-    "FILES_PREFIX", "TMPDIR", "DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME",
-    "DATABASE_SSLMODE", "REDIS_URL", "ACTIVITY_LOG_DIR",
+    "PORT",
+    "APP_ENV",
+    "AWS_REGION",
+    "COMMIT_SHA",
+    "LOG_LEVEL",
+    "USE_LOCAL_LLM",
+    "OPENAI_MODEL",
+    "OPENAI_BASE_URL",
+    "OLLAMA_MODEL",
+    "OLLAMA_BASE_URL",
+    "FILES_BUCKET",
+    "FILES_PREFIX",
+    "TMPDIR",
+    "DATABASE_HOST",
+    "DATABASE_PORT",
+    "DATABASE_NAME",
+    "DATABASE_SSLMODE",
+    "REDIS_URL",
+    "ACTIVITY_LOG_DIR",
 }
 DESIGN_SECRET = {"OPENAI_API_KEY", "DATABASE_USER", "DATABASE_PASSWORD", "REDIS_AUTH_TOKEN"}
-DEPLOYED = {"APP_ENV": "prod", "AWS_REGION": "eu-west-1", "COMMIT_SHA": "abc",
-            "FILES_BUCKET": "my-files", "OPENAI_API_KEY": "sk-x"}
+DEPLOYED = {
+    "APP_ENV": "prod",
+    "AWS_REGION": "eu-west-1",
+    "COMMIT_SHA": "abc",
+    "FILES_BUCKET": "my-files",
+    "OPENAI_API_KEY": "sk-x",
+}
 
 
 def test_declared_environment_is_the_design_plus_the_ca_bundle_path():
     plain, secret = declared_environment()
-    assert (plain, secret) == (frozenset(DESIGN_PLAIN | {"DATABASE_SSLROOTCERT"}),
-                               frozenset(DESIGN_SECRET))
+    assert (plain, secret) == (
+        frozenset(DESIGN_PLAIN | {"DATABASE_SSLROOTCERT"}),
+        frozenset(DESIGN_SECRET),
+    )
 
 
 def test_declared_environment_leaves_out_local_settings():
@@ -49,9 +71,14 @@ def test_every_secret_field_is_a_secret_str():
 
 def test_nothing_configured_runs_locally():
     settings = load_settings({})
-    assert (settings.port, settings.app_env, settings.uses_postgres, settings.redis_url,
-            settings.files_bucket, settings.activity_log_dir) == (8000, "local", False,
-                                                                  None, None, None)
+    assert (
+        settings.port,
+        settings.app_env,
+        settings.uses_postgres,
+        settings.redis_url,
+        settings.files_bucket,
+        settings.activity_log_dir,
+    ) == (8000, "local", False, None, None, None)
 
 
 def test_reads_the_process_environment(monkeypatch):
@@ -64,42 +91,84 @@ def test_reads_the_process_environment(monkeypatch):
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"PORT": "eighty"}, "invalid configuration: PORT: Input should be a valid integer, "
-                             "unable to parse string as an integer (got 'eighty')"),
-        ({"PORT": "70000"}, "invalid configuration: PORT: Input should be less than or equal "
-                            "to 65535 (got '70000')"),
-        ({"APP_ENV": "qa"}, "invalid configuration: APP_ENV: Input should be 'local', 'test', "
-                            "'staging' or 'prod' (got 'qa')"),
-        ({"LOG_LEVEL": "loud"}, "invalid configuration: LOG_LEVEL: Input should be 'DEBUG', "
-                                "'INFO', 'WARNING' or 'ERROR' (got 'LOUD')"),
-        ({"REDIS_URL": "rediss://:pw@cache:6379/0"},
-         "invalid configuration: REDIS_URL: must not carry credentials (use "
-         "REDIS_AUTH_TOKEN) (got 'rediss://:pw@cache:6379/0')"),
-        ({"OPENAI_BASE_URL": "ftp://x"},
-         "invalid configuration: OPENAI_BASE_URL: must be an http(s) URL, got 'ftp://x' "
-         "(got 'ftp://x')"),
-        ({"FILES_PREFIX": "/abs"}, "invalid configuration: FILES_PREFIX: must be a relative "
-                                   "key prefix such as 'public/', got '/abs' (got '/abs')"),
-        ({"FILES_BUCKET": "Bad_Bucket"},
-         "invalid configuration: FILES_BUCKET: String should match pattern "
-         "'^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' (got 'Bad_Bucket')"),
-        ({"DATABASE_HOST": "db", "DATABASE_USER": "u", "DATABASE_SSLMODE": "disable"},
-         "invalid configuration: DATABASE_PASSWORD is required when DATABASE_HOST is set"),
-        ({"DATABASE_HOST": "db", "DATABASE_USER": "u", "DATABASE_PASSWORD": "p",
-          "DATABASE_SSLROOTCERT": "/nope.pem"},
-         "invalid configuration: DATABASE_SSLROOTCERT points to '/nope.pem', which is not a "
-         "file (DATABASE_SSLMODE needs a CA bundle)"),
-        ({**DEPLOYED, "COMMIT_SHA": ""},
-         "invalid configuration: COMMIT_SHA is required when APP_ENV=prod"),
-        ({**DEPLOYED, "OPENAI_API_KEY": ""},
-         "invalid configuration: OPENAI_API_KEY is required when APP_ENV=prod and "
-         "USE_LOCAL_LLM is false"),
-        ({**DEPLOYED, "REDIS_URL": "redis://cache:6379/0"},
-         "invalid configuration: REDIS_URL must use rediss:// when APP_ENV=prod"),
-        ({**DEPLOYED, "DATABASE_HOST": "db", "DATABASE_USER": "u", "DATABASE_PASSWORD": "p",
-          "DATABASE_SSLMODE": "require"},
-         "invalid configuration: DATABASE_SSLMODE must be verify-full or verify-ca when "
-         "APP_ENV=prod, got 'require'"),
+        (
+            {"PORT": "eighty"},
+            "invalid configuration: PORT: Input should be a valid integer, "
+            "unable to parse string as an integer (got 'eighty')",
+        ),
+        (
+            {"PORT": "70000"},
+            "invalid configuration: PORT: Input should be less than or equal "
+            "to 65535 (got '70000')",
+        ),
+        (
+            {"APP_ENV": "qa"},
+            "invalid configuration: APP_ENV: Input should be 'local', 'test', "
+            "'staging' or 'prod' (got 'qa')",
+        ),
+        (
+            {"LOG_LEVEL": "loud"},
+            "invalid configuration: LOG_LEVEL: Input should be 'DEBUG', "
+            "'INFO', 'WARNING' or 'ERROR' (got 'LOUD')",
+        ),
+        (
+            {"REDIS_URL": "rediss://:pw@cache:6379/0"},
+            "invalid configuration: REDIS_URL: must not carry credentials (use "
+            "REDIS_AUTH_TOKEN) (got 'rediss://:pw@cache:6379/0')",
+        ),
+        (
+            {"OPENAI_BASE_URL": "ftp://x"},
+            "invalid configuration: OPENAI_BASE_URL: must be an http(s) URL, got 'ftp://x' "
+            "(got 'ftp://x')",
+        ),
+        (
+            {"FILES_PREFIX": "/abs"},
+            "invalid configuration: FILES_PREFIX: must be a relative "
+            "key prefix such as 'public/', got '/abs' (got '/abs')",
+        ),
+        (
+            {"FILES_BUCKET": "Bad_Bucket"},
+            "invalid configuration: FILES_BUCKET: String should match pattern "
+            "'^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' (got 'Bad_Bucket')",
+        ),
+        (
+            {"DATABASE_HOST": "db", "DATABASE_USER": "u", "DATABASE_SSLMODE": "disable"},
+            "invalid configuration: DATABASE_PASSWORD is required when DATABASE_HOST is set",
+        ),
+        (
+            {
+                "DATABASE_HOST": "db",
+                "DATABASE_USER": "u",
+                "DATABASE_PASSWORD": "p",
+                "DATABASE_SSLROOTCERT": "/nope.pem",
+            },
+            "invalid configuration: DATABASE_SSLROOTCERT points to '/nope.pem', which is not a "
+            "file (DATABASE_SSLMODE needs a CA bundle)",
+        ),
+        (
+            {**DEPLOYED, "COMMIT_SHA": ""},
+            "invalid configuration: COMMIT_SHA is required when APP_ENV=prod",
+        ),
+        (
+            {**DEPLOYED, "OPENAI_API_KEY": ""},
+            "invalid configuration: OPENAI_API_KEY is required when APP_ENV=prod and "
+            "USE_LOCAL_LLM is false",
+        ),
+        (
+            {**DEPLOYED, "REDIS_URL": "redis://cache:6379/0"},
+            "invalid configuration: REDIS_URL must use rediss:// when APP_ENV=prod",
+        ),
+        (
+            {
+                **DEPLOYED,
+                "DATABASE_HOST": "db",
+                "DATABASE_USER": "u",
+                "DATABASE_PASSWORD": "p",
+                "DATABASE_SSLMODE": "require",
+            },
+            "invalid configuration: DATABASE_SSLMODE must be verify-full or verify-ca when "
+            "APP_ENV=prod, got 'require'",
+        ),
     ],
 )
 def test_invalid_settings_fail_with_one_line_naming_the_variable(env, message):
@@ -111,14 +180,18 @@ def test_invalid_settings_fail_with_one_line_naming_the_variable(env, message):
 def test_a_bad_secret_is_named_but_not_shown():
     with pytest.raises(ConfigError) as caught:
         load_settings({"OPENAI_API_KEY": ["not", "a", "string"]})  # type: ignore[dict-item]
-    assert str(caught.value) == "invalid configuration: OPENAI_API_KEY: Input should be a " \
-                                "valid string"
+    assert (
+        str(caught.value) == "invalid configuration: OPENAI_API_KEY: Input should be a valid string"
+    )
 
 
 def test_empty_optional_values_mean_unset():
     settings = load_settings({"REDIS_URL": "", "DATABASE_HOST": "", "FILES_BUCKET": ""})
-    assert (settings.redis_url, settings.uses_postgres, settings.files_bucket) == (None, False,
-                                                                                  None)
+    assert (settings.redis_url, settings.uses_postgres, settings.files_bucket) == (
+        None,
+        False,
+        None,
+    )
 
 
 def test_prefix_gets_a_trailing_slash():
@@ -131,8 +204,14 @@ def test_deployed_settings_are_accepted():
 
 
 def test_secrets_do_not_show_in_repr_or_dump():
-    settings = load_settings({"OPENAI_API_KEY": "sk-very-secret", "DATABASE_PASSWORD": "pw-9",
-                              "REDIS_AUTH_TOKEN": "tok-7", "DATABASE_USER": "admin-5"})
+    settings = load_settings(
+        {
+            "OPENAI_API_KEY": "sk-very-secret",
+            "DATABASE_PASSWORD": "pw-9",
+            "REDIS_AUTH_TOKEN": "tok-7",
+            "DATABASE_USER": "admin-5",
+        }
+    )
     text = repr(settings) + str(settings) + settings.model_dump_json()
     for secret in ("sk-very-secret", "pw-9", "tok-7", "admin-5"):
         assert secret not in text
@@ -140,10 +219,22 @@ def test_secrets_do_not_show_in_repr_or_dump():
 
 def test_bad_setting_stops_the_entry_command_with_one_line():
     env = {key: value for key, value in os.environ.items() if not key.startswith("DATABASE_")}
-    env.update({"PYTHONPATH": str(REPO), "PORT": "not-a-port", "PYTHONSAFEPATH": "1",
-                "OPENAI_API_KEY": "sk-never-printed"})
-    result = subprocess.run([sys.executable, "-m", "app"], cwd=APP_DIR, env=env,
-                            capture_output=True, text=True, timeout=60)
+    env.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "PORT": "not-a-port",
+            "PYTHONSAFEPATH": "1",
+            "OPENAI_API_KEY": "sk-never-printed",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "app"],
+        cwd=APP_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     lines = result.stdout.strip().splitlines()
     assert (result.returncode, len(lines), result.stderr) == (78, 1, "")
     assert "PORT: Input should be a valid integer" in lines[0]

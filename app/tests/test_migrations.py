@@ -55,10 +55,21 @@ def test_pipeline_command_upgrades_postgresql(postgres, tmp_path):
     working directory), with nothing but the service's environment."""
     env = _fresh_database(postgres)
     alembic = shutil.which("alembic", path=str(Path(sys.executable).parent))
-    process_env = {"PATH": os.environ["PATH"], "PYTHONSAFEPATH": "1",
-                   "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(tmp_path), **env}
-    result = subprocess.run([alembic, "upgrade", "head"], cwd=APP_DIR, env=process_env,
-                            capture_output=True, text=True, timeout=120)
+    process_env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONSAFEPATH": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TMPDIR": str(tmp_path),
+        **env,
+    }
+    result = subprocess.run(
+        [alembic, "upgrade", "head"],
+        cwd=APP_DIR,
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     engine = db.create_db_engine(load_settings(env))
     try:
@@ -73,8 +84,11 @@ def test_postgresql_downgrade_and_upgrade_again(postgres):
     engine = db.create_db_engine(load_settings(_fresh_database(postgres)))
     config = Config(str(db.ALEMBIC_INI))
     try:
-        for target, action in (("head", command.upgrade), ("base", command.downgrade),
-                               ("head", command.upgrade)):
+        for target, action in (
+            ("head", command.upgrade),
+            ("base", command.downgrade),
+            ("head", command.upgrade),
+        ):
             with engine.begin() as connection:
                 config.attributes["connection"] = connection
                 action(config, target)
@@ -89,8 +103,9 @@ def test_postgresql_schema_matches_the_models(postgres):
     try:
         db.migrate_to_head(engine)
         with engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(
-                connection, opts={"compare_type": True}), Base.metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+            )
     finally:
         engine.dispose()
     assert diff == []
@@ -109,17 +124,27 @@ def test_sqlite_schema_matches_the_models(tmp_path):
 
 def _operations(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
-    upgrade = next(node for node in tree.body
-                   if isinstance(node, ast.FunctionDef) and node.name == "upgrade")
+    upgrade = next(
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "upgrade"
+    )
     found = set()
     for node in ast.walk(upgrade):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "op"):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "op"
+        ):
             found.add(node.func.attr)
             if node.func.attr == "alter_column" and any(
-                    kw.arg in ("new_column_name", "type_") or
-                    (kw.arg == "nullable" and isinstance(kw.value, ast.Constant)
-                     and kw.value.value is False) for kw in node.keywords):
+                kw.arg in ("new_column_name", "type_")
+                or (
+                    kw.arg == "nullable"
+                    and isinstance(kw.value, ast.Constant)
+                    and kw.value.value is False
+                )
+                for kw in node.keywords
+            ):
                 found.add("alter_column (rename, retype or NOT NULL)")
     return found
 
@@ -127,18 +152,22 @@ def _operations(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", sorted(VERSIONS.glob("*.py")), ids=lambda p: p.name)
 def test_migrations_are_backward_compatible(path):
     breaking = _operations(path) & (BREAKING | {"alter_column (rename, retype or NOT NULL)"})
-    justified = re.search(r"^Contract: \S", ast.get_docstring(ast.parse(path.read_text())) or "",
-                          re.MULTILINE)
+    justified = re.search(
+        r"^Contract: \S", ast.get_docstring(ast.parse(path.read_text())) or "", re.MULTILINE
+    )
     assert not breaking or justified, (
         f"{path.name} uses {sorted(breaking)} in upgrade(); old tasks still run during a "
         "deploy. Split it into two releases, or add a 'Contract: <why nothing running uses "
-        "it any more>' line to its docstring")
+        "it any more>' line to its docstring"
+    )
 
 
 def test_the_compatibility_check_catches_a_dropped_column(tmp_path):
     bad = tmp_path / "0002_drop.py"
-    bad.write_text('"""Drop."""\nfrom alembic import op\n\n\ndef upgrade():\n'
-                   '    op.drop_column("events", "actor")\n')
+    bad.write_text(
+        '"""Drop."""\nfrom alembic import op\n\n\ndef upgrade():\n'
+        '    op.drop_column("events", "actor")\n'
+    )
     with pytest.raises(AssertionError, match="drop_column"):
         test_migrations_are_backward_compatible(bad)
 

@@ -28,22 +28,34 @@ def api_schema(postgres, redis_server, fake_llm_server, tmp_path_factory) -> Ite
     root = tmp_path_factory.mktemp("schemathesis")
     (root / "activity").mkdir()
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                            "AWS_DEFAULT_REGION": REGION}.items():
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+        }.items():
             patch.setenv(name, value)
         with mock_aws():
             s3 = boto3.client("s3", region_name=REGION)
-            s3.create_bucket(Bucket=BUCKET,
-                             CreateBucketConfiguration={"LocationConstraint": REGION})
+            s3.create_bucket(
+                Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+            )
             s3.put_object(Bucket=BUCKET, Key="hello.txt", Body=b"hi")
-            app_settings = load_settings({
-                "APP_ENV": "test", "LOCAL_DATA_DIR": str(root / "data"), "TMPDIR": str(root),
-                **postgres.env(), **redis_server.env(), **fake_llm_server.env(),
-                # No prefix here: schemathesis never puts "/" into a path parameter, so
-                # it could not generate a key under "public/" (test_integration covers it).
-                "FILES_BUCKET": BUCKET, "FILES_PREFIX": "", "AWS_REGION": REGION,
-                "ACTIVITY_LOG_DIR": str(root / "activity"),
-            })
+            app_settings = load_settings(
+                {
+                    "APP_ENV": "test",
+                    "LOCAL_DATA_DIR": str(root / "data"),
+                    "TMPDIR": str(root),
+                    **postgres.env(),
+                    **redis_server.env(),
+                    **fake_llm_server.env(),
+                    # No prefix here: schemathesis never puts "/" into a path parameter, so
+                    # it could not generate a key under "public/" (test_integration covers it).
+                    "FILES_BUCKET": BUCKET,
+                    "FILES_PREFIX": "",
+                    "AWS_REGION": REGION,
+                    "ACTIVITY_LOG_DIR": str(root / "activity"),
+                }
+            )
             from app.services import db
 
             engine = db.create_db_engine(app_settings)
@@ -68,8 +80,12 @@ def test_api_conforms_to_its_schema(api_schema, method, path):
     excluded = [positive_data_acceptance] if (method, path) == ("POST", "/api/events") else []
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=40, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
     def run(case: schemathesis.Case) -> None:
         case.call_and_validate(excluded_checks=excluded)
 
