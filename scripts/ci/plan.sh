@@ -8,3 +8,5 @@ for stack in staging prod; do
   log "offline plan of ${stack}"
   "${PYTHON}" -m tools.plan "${stack}"
 done
+log "offline plan of the bootstrap project (example stack)"
+"${PYTHON}" -m bootstrap.plan example

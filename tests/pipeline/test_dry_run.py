@@ -304,6 +304,7 @@ def test_pull_request_runs_checks(dry):
         "bitbucket-pipelines.yml" in commands
     assert "python -m tools.plan staging" in commands
     assert "python -m tools.plan prod" in commands
+    assert "python -m bootstrap.plan example" in commands
     assert any(line.startswith("shellcheck ") for line in commands)
     assert any(line.startswith("detect-secrets-hook --baseline .secrets.baseline ")
                for line in commands)
