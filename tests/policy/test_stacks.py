@@ -106,8 +106,8 @@ def cli_violations(capsys, stack: str, path: Path) -> tuple[int, list[str]]:
 
 
 def test_mutation_plain_env_secret_via_stack_file(tmp_path, capsys):
-    path = mutated_stack_file(tmp_path, "prod",
-                              app__ollamaBaseUrl="http://admin:hunter2@ollama.internal:11434")
+    url = "http://admin:hunter2@ollama.internal:11434"  # pragma: allowlist secret
+    path = mutated_stack_file(tmp_path, "prod", app__ollamaBaseUrl=url)
     assert cli_violations(capsys, "prod", path) == (1, ["ecs-no-secrets-in-environment"])
 
 
