@@ -1,4 +1,4 @@
-"""What a rule knows besides the resource: the stack, its relaxations, the resource's name."""
+"""Rule context besides the resource: the stack, its relaxations, the resource's name."""
 
 from __future__ import annotations
 

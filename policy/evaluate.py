@@ -1,6 +1,6 @@
 """Run every rule on a whole stack's resources and collect the violations.
 
-Used offline by `tools.policy_check` on the recorded resources; the policy pack calls the
+`tools.policy_check` uses it offline on the recorded resources. The policy pack calls the
 same check functions one resource at a time through the Pulumi engine instead.
 """
 

@@ -2,9 +2,9 @@
 
 Nothing here constructs a `PolicyPack`, so tests can import this module and call each
 policy's `validate` directly. During a real `pulumi preview --policy-pack policy` the policy
-SDK configures the Pulumi runtime from the engine's environment before each validation, so
+SDK configures the Pulumi runtime from the engine's environment before each validation. So
 `pulumi.get_stack()` and `pulumi.Config("webstack")` read the stack being previewed and its
-stack file; that is how the relaxations reach the rules.
+stack file, which is how the relaxations reach the rules.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from policy.context import PROD_STACK
 
 PROJECT = "webstack"
 RELAXATIONS_KEY = "relaxations"
-"""Config key (in the project's namespace) that holds the relaxations mapping."""
+"""Config key (in the project's namespace) of the relaxations mapping."""
 
 RELAXABLE_RULES: Mapping[str, str] = {
     "rds-multi-az": "RDS.5: a standby instance in a second AZ",

@@ -3,14 +3,14 @@
     python -m tools.checkov_plan STACK [--config-file FILE] [-o FILE]
 
 Pulumi's AWS resources are the Terraform AWS provider's resources under other names, so the
-conversion is mechanical: map the type token to the Terraform type
-(`aws:lb/loadBalancer:LoadBalancer` to `aws_lb`), camelCase keys to snake_case, Pulumi's
-plural block names back to Terraform's singular ones (`defaultActions` to `default_action`),
-objects to one-element block lists, integral floats to integers. An input that holds another
-resource's computed id or ARN becomes a reference (`aws_lb.web-alb.arn`) in
-`configuration.root_module.resources[].expressions` and is left out of `values`, as Terraform
-plans a not-yet-created attribute; Checkov's graph checks (for example "the ALB redirects HTTP
-to HTTPS") follow those references.
+conversion is mechanical. It maps the type token to the Terraform type
+(`aws:lb/loadBalancer:LoadBalancer` to `aws_lb`) and camelCase keys to snake_case. It turns
+Pulumi's plural block names back into Terraform's singular ones (`defaultActions` to
+`default_action`), objects into one-element block lists, and integral floats into integers.
+An input that holds another resource's computed id or ARN becomes a reference
+(`aws_lb.web-alb.arn`) in `configuration.root_module.resources[].expressions` and is left out
+of `values`, as Terraform plans a not-yet-created attribute. Checkov's graph checks (for
+example "the ALB redirects HTTP to HTTPS") follow those references.
 
 Only resources of the `aws` provider are converted; components, awsx's VPC component,
 Docker images and random passwords have no Terraform AWS counterpart and are listed as
@@ -105,7 +105,7 @@ def terraform_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class Target:
-    """What a computed value refers to: a resource's address and attribute."""
+    """The resource address and attribute that a computed value belongs to."""
 
     address: str
     attribute: str

@@ -6,7 +6,7 @@ Renders the stack with `tools.plan.render` (the real `__main__.py` under the moc
 reads the stack file's `webstack:relaxations`, runs every rule of `policy.rules`, and prints
 one line per violation. Exit status: 0 when no mandatory rule is violated, 1 when one is,
 2 on a configuration error (invalid stack file or relaxations). Needs no AWS credentials and
-no Pulumi CLI, so a reviewer sees the same findings `pulumi preview --policy-pack` would give.
+no Pulumi CLI, so a reviewer gets the findings `pulumi preview --policy-pack` would report.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ ResourceCheck = Callable[[str, Mapping[str, Any], RuleContext], list[str]]
 
 
 class Enforcement(Enum):
-    """What a violation does: `MANDATORY` stops the preview, `ADVISORY` only reports."""
+    """Effect of a violation: `MANDATORY` stops the preview, `ADVISORY` only reports."""
 
     MANDATORY = "mandatory"
     ADVISORY = "advisory"
@@ -39,7 +39,7 @@ class ResourceRule:
 
 @dataclass(frozen=True, kw_only=True)
 class StackResource:
-    """One resource of the whole stack, as a stack-level rule sees it.
+    """One resource of the whole stack, in the form stack rules read.
 
     Built from a `pulumi_policy.PolicyResource` during a real preview or from a recorded
     mock resource offline. Properties are plain values (see `policy.values.to_plain`).

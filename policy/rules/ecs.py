@@ -1,8 +1,9 @@
 """ECS rules: cluster, service and task definition (Security Hub ECS.1 to ECS.12).
 
 The task definition's `containerDefinitions` is a JSON string. During a preview of a new
-stack it is often unknown (it embeds the image digest), and the policy SDK then skips the
-container rules for that resource; they still run during `pulumi up` and on the offline plan.
+stack it is often unknown because it embeds the image digest, and the policy SDK then skips
+the container rules for that resource. They still run during `pulumi up` and on the offline
+plan.
 """
 
 from __future__ import annotations

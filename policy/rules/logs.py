@@ -13,7 +13,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 PROD_MIN_RETENTION_DAYS = 90
 """Minimum retention in days outside a relaxed stack: three months, so an incident found a
-quarter late can still be traced in the container logs. Checkov's CKV_AWS_338 asks for a
+quarter late can still be traced in the container logs. Checkov's CKV_AWS_338 requires a
 year; security/checkov-skips.yaml records why this program keeps 90 days."""
 
 

@@ -33,7 +33,7 @@ LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 SUBNET = "aws:ec2/subnet:Subnet"
 AWSX_VPC = "awsx:ec2:Vpc"
 
-# Which attribute values identify a resource when another resource refers to it.
+# Attributes whose values identify a resource when another resource refers to it.
 REFERENCE_KEYS = ("id", "arn", "name")
 
 

@@ -1,9 +1,9 @@
 """The rules and Checkov on the real stacks, and mutations that flip one secure default.
 
-Stack-file mutations render a temporary copy of a stack file with `--config-file`. The
-stack files expose no key that makes the database public, forwards plain HTTP, opens a
-security group or moves a secret into `environment` (the components hard-code those), so
-those four flips are applied to one recorded input of the rendered plan instead.
+Stack-file mutations render a temporary copy of a stack file with `--config-file`. No stack
+file key makes the database public, forwards plain HTTP, opens a security group or moves a
+secret into `environment`, because the components hard-code those. So these four flips
+change one recorded input of the rendered plan instead.
 """
 
 import copy
