@@ -9,6 +9,7 @@ servers using OIDC" and "Deploy on AWS using Bitbucket Pipelines OpenID Connect"
   each UUID in braces (the sample token in Atlassian's OIDC documentation, as quoted in
   gravitational/teleport pull request 48724).
 AWS exposes the `aud` and `sub` claims as condition keys `<issuer host and path>:aud|sub`.
+NOTE: the `sub` format is taken from that documentation sample; no real token was decoded.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ UUID_HINT = ("copy it from Bitbucket: Repository settings > Pipelines > OpenID C
 
 
 class BootstrapConfigError(ValueError):
-    """A bootstrap config value is missing or invalid; the message says which and the fix."""
+    """A bootstrap config value is missing or invalid; the message names it and the fix."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -127,6 +127,9 @@ class MigrationRunner:
     # -- steps ---------------------------------------------------------------------------
 
     def _start(self, request: MigrationRequest) -> str:
+        # NOTE: the task definition's container health check fails while the migration runs
+        # (nothing serves HTTP); ECS replaces unhealthy tasks only for services, which is
+        # checked on AWS only, not here.
         response = self.ecs.run_task(
             cluster=request.cluster,
             taskDefinition=request.task_definition,
