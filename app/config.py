@@ -99,11 +99,9 @@ class Settings(BaseSettings):
     redis_auth_token: SecretStr | None = None
 
     # ---- local only: never injected by the infrastructure --------------------------------
-    local_data_dir: Path = Field(
-        default_factory=lambda: Path(tempfile.gettempdir()) / "webstack-app"
-    )
+    local_data_dir: Path | None = None
     """Holds the SQLite file, the local activity log and local files when the real
-    services are not configured. Default: `<system temp>/webstack-app`."""
+    services are not configured. Default: `$TMPDIR/webstack-app` (writable in the image)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -187,16 +185,20 @@ class Settings(BaseSettings):
         return bool(self.database_host)
 
     @property
+    def data_dir(self) -> Path:
+        return self.local_data_dir or self.tmpdir / "webstack-app"
+
+    @property
     def sqlite_path(self) -> Path:
-        return self.local_data_dir / "app.sqlite3"
+        return self.data_dir / "app.sqlite3"
 
     @property
     def activity_dir(self) -> Path:
-        return self.activity_log_dir or self.local_data_dir / "activity"
+        return self.activity_log_dir or self.data_dir / "activity"
 
     @property
     def local_files_dir(self) -> Path:
-        return self.local_data_dir / "files"
+        return self.data_dir / "files"
 
     @property
     def llm_backend(self) -> Literal["ollama", "openai"]:

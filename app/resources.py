@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -43,7 +42,6 @@ class Resources:
 def open_resources(settings: Settings, tuning: Tuning) -> Resources:
     """Open every dependency. PostgreSQL is migrated by the pipeline (`alembic upgrade
     head` as a one-off task); the local SQLite file is migrated here."""
-    tempfile.tempdir = str(settings.tmpdir)
     engine = db.create_db_engine(settings, tuning)
     if not settings.uses_postgres:
         db.migrate_to_head(engine)

@@ -71,7 +71,8 @@ class PostgresServer:
     password: str = "s3cret-Pg-pw"
     database: str = "app"
     port: int = field(default_factory=free_port)
-    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="app-pg-")))
+    # Under /tmp itself: the server runs as `nobody`, which must reach its directory.
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="app-pg-", dir="/tmp")))
 
     def start(self) -> PostgresServer:
         initdb = _binary("initdb", "postgresql", ("/usr/lib/postgresql/*/bin/initdb",))
