@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import os
 import platform
@@ -26,12 +27,14 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.tests.support import FakeLLM, ImageProcess, PostgresServer
 
+T = TypeVar("T")
 EVENT_BODY = json.dumps({"type": "bench.event", "actor": "bench", "data": {"n": 1}}).encode()
 
 
@@ -144,6 +147,14 @@ async def load(
     return report
 
 
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: the caller's thread keeps its event loop
+    (asyncio.run leaves none behind, which breaks later code, such as pytest's other
+    tests, that expects one)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def wait_healthy(port: int, timeout: float = 30.0, interval: float = 0.005) -> float:
     """Poll /api/health until a 200; return when it came (time.monotonic())."""
     deadline = time.monotonic() + timeout
@@ -235,7 +246,7 @@ def sigterm_under_load(
                 await asyncio.to_thread(thread.join, 40)
             return await health, await events, signalled, exited - signalled
 
-        health, events, signalled, exit_seconds = asyncio.run(scenario())
+        health, events, signalled, exit_seconds = run_async(scenario())
         before = [r for r in health.results + events.results if r.sent_at < signalled]
         lost = [r for r in before if r.outcome != "ok"]
         after = [r for r in health.results + events.results if r.sent_at >= signalled]

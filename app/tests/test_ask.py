@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from app.config import Tuning
+from tools.bench_app import run_async
 
 
 def _question() -> str:
@@ -128,7 +129,7 @@ def test_concurrent_identical_questions_call_the_backend_once(make_settings, fak
         finally:
             await resources.close()
 
-    results = asyncio.run(run())
+    results = run_async(run())
     assert (sorted(cached for _, cached in results), len(fake_llm.calls)) == (
         [False, True, True, True, True],
         1,
