@@ -6,6 +6,10 @@ PY := $(VENV)/bin/python
 STACK ?= staging
 PROGRAM_STAMP := $(VENV)/.program-installed
 DEV_STAMP := $(VENV)/.dev-installed
+# Checkov pins boto3 and pydantic versions that conflict with the program's, so it lives in
+# a virtualenv of its own (tools/checkov_scan.py finds it there).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: plan plan-json test lint app test-servers clean
 
@@ -21,6 +25,11 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt app/requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(PROGRAM_STAMP)
 
+$(CHECKOV_STAMP): security/requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r security/requirements-checkov.txt
+	touch $@
+
 ## Render a stack's full plan offline (STACK=staging by default; STACK=prod for prod).
 plan: $(PROGRAM_STAMP)
 	$(PY) -m tools.plan $(STACK)
@@ -29,7 +38,7 @@ plan-json: $(PROGRAM_STAMP)
 	$(PY) -m tools.plan $(STACK) --json
 
 ## Run every test: lint, program, app (with local PostgreSQL and Redis), pipeline, policy.
-test: $(DEV_STAMP) test-servers
+test: $(DEV_STAMP) $(CHECKOV_STAMP) test-servers
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -41,4 +50,4 @@ lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache

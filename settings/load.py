@@ -23,6 +23,7 @@ from components.rds_database import (
     SUPPORTED_MAJOR_VERSIONS,
 )
 from components.redis_cache import SUPPORTED_VERSIONS
+from policy.relaxations import RelaxationError, parse_relaxations
 from settings.model import (
     ActivityLogSettings,
     AppSettings,
@@ -159,7 +160,7 @@ def load(
         database=_database(root.section("database")),
         cache=_cache(root.section("cache")),
         activity_log=_activity_log(root.section("activityLog")),
-        relaxations=_relaxations(root, own.get("relaxations")),
+        relaxations=_relaxations(root, own.get("relaxations"), stack),
         openai_api_key_set=own.get("openaiApiKey") not in (None, ""),
     )
     root.finish()
@@ -435,12 +436,10 @@ def _activity_log(r: SectionReader) -> ActivityLogSettings:
     return settings
 
 
-def _relaxations(root: SectionReader, raw: Any) -> dict[str, str]:
+def _relaxations(root: SectionReader, raw: Any, stack: str) -> dict[str, str]:
+    """The policy rules this stack relaxes, checked by the policy pack's own reader."""
     root.consumed.add("relaxations")
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in raw.items()
-    ):
-        raise root.fail("relaxations", raw, "a mapping of rule id to a non-empty reason")
-    return dict(raw)
+    try:
+        return parse_relaxations(raw, stack, root.source)
+    except RelaxationError as error:
+        raise SettingsError(str(error)) from None

@@ -238,3 +238,25 @@ def test_given_domain_is_not_marked(prod):
     document = to_document(prod)
     cert = next(r for r in document["resources"] if r["type"] == "aws:acm/certificate:Certificate")
     assert cert["inputs"]["domainName"] == "app.example.com"
+
+
+def test_cli_exits_1_on_mandatory_policy_violation(tmp_path):
+    config = yaml.safe_load((ROOT / "Pulumi.staging.yaml").read_text())
+    del config["config"]["webstack:relaxations"]
+    stack_file = tmp_path / "Pulumi.staging.yaml"
+    stack_file.write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "staging", "--config-file", str(stack_file)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "MANDATORY rds-multi-az: " in result.stdout
+
+
+def test_cli_prints_policy_report_after_outputs():
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "prod"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("  no violations\n0 mandatory, 0 advisory violation(s)\n")

@@ -234,5 +234,20 @@ def test_existing_network_requires_two_private_subnets():
 def test_relaxation_without_reason_rejected():
     config = stack_config("staging")
     config["webstack:relaxations"] = json.dumps({"rds-multi-az": ""})
-    with pytest.raises(SettingsError, match=r"webstack:relaxations: \{'rds-multi-az': ''\}"):
+    with pytest.raises(SettingsError, match=r"^Pulumi\.staging\.yaml: webstack:relaxations\."
+                                            r"rds-multi-az has reason ''"):
+        load("staging", config, commit_sha=SHA)
+
+
+def test_relaxation_in_prod_rejected():
+    config = stack_config("prod")
+    config["webstack:relaxations"] = json.dumps({"rds-multi-az": "saves money in production"})
+    with pytest.raises(SettingsError, match=r"relaxes \['rds-multi-az'\] in the prod stack"):
+        load("prod", config, commit_sha=SHA)
+
+
+def test_relaxation_of_unknown_rule_rejected():
+    config = stack_config("staging")
+    config["webstack:relaxations"] = json.dumps({"rds-public": "staging is a sandbox anyway"})
+    with pytest.raises(SettingsError, match=r"names 'rds-public', which is not a relaxable rule"):
         load("staging", config, commit_sha=SHA)

@@ -59,6 +59,8 @@ class Recorded:
     outputs: dict[str, Any]
     custom: bool
     urn: str
+    id: str | None = None
+    """Physical id the mock gave a custom resource; None for components."""
 
 
 def _short_hash(*parts: str) -> str:
@@ -84,6 +86,8 @@ class RecordingMocks(pulumi_mocks.Mocks):
     extra_calls: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
     """Additional invoke answers by token, for a test that needs one."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _registering: threading.local = field(default_factory=threading.local)
+    """The parent URN of the registration in progress on this thread."""
 
     # -- resources -------------------------------------------------------------------------
 
@@ -92,7 +96,8 @@ class RecordingMocks(pulumi_mocks.Mocks):
         if not args.custom and args.typ not in REMOTE_COMPONENTS:
             # Component resources written in Python carry no provider state.
             return f"{args.name}-component", {}
-        computed = self._computed_outputs(args.typ, args.name, args.inputs)
+        parent = getattr(self._registering, "parent", "")
+        computed = self._computed_outputs(args.typ, args.name, args.inputs, parent)
         # A value copied from an input (a record's fqdn is its name) is not invented.
         given = {v for v in args.inputs.values() if isinstance(v, str)}
         invented = {
@@ -104,7 +109,8 @@ class RecordingMocks(pulumi_mocks.Mocks):
             self._remember(invented, given)
         # awsx rejects its own inputs echoed back (type check on nat_gateways).
         state = computed if args.typ == "awsx:ec2:Vpc" else {**args.inputs, **computed}
-        resource_id = str(computed.get("id", f"{args.name}-{_short_hash(args.typ, args.name)}"))
+        fallback_id = f"{args.name}-{_short_hash(args.typ, args.name, parent)}"
+        resource_id = str(computed.get("id", fallback_id))
         with self._lock:
             self.computed.add(resource_id)
         return resource_id, state
@@ -137,9 +143,15 @@ class RecordingMocks(pulumi_mocks.Mocks):
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
 
-    def _computed_outputs(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Invent the attributes AWS computes for the resource types this program declares."""
-        h = _short_hash(typ, name)
+    def _computed_outputs(
+        self, typ: str, name: str, inputs: dict[str, Any], parent: str = ""
+    ) -> dict[str, Any]:
+        """Invent the attributes AWS computes for the resource types this program declares.
+
+        Values derive from a hash of type, name and parent, so two children with the same
+        name under different components (two `web-sg` groups) get different ids.
+        """
+        h = _short_hash(typ, name, parent)
         physical = inputs.get("name") or f"{name}-{h}"
         if not isinstance(physical, str):
             physical = f"{name}-{h}"
@@ -358,7 +370,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._urn_to_key: dict[str, str] = {}
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        self.recording_mocks._registering.parent = request.parent
+        try:
+            response = super().RegisterResource(request)
+        finally:
+            self.recording_mocks._registering.parent = ""
         if request.type == "pulumi:pulumi:Stack":
             return response
         parent = self._urn_to_key.get(request.parent) if request.parent else None
@@ -373,6 +389,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             outputs=state,
             custom=bool(request.custom),
             urn=response.urn,
+            id=(response.id or None) if request.custom else None,
         )
         with self.recording_mocks._lock:
             self._urn_to_key[response.urn] = f"{request.type}::{request.name}"

@@ -6,7 +6,9 @@ Runs the real `__main__.py` under Pulumi's mock runtime with the stack file's va
 needs no AWS credentials, no Pulumi CLI and no secrets. Values that AWS computes during a
 deployment (ARNs, DNS names, image digests) are shown as `<known after deploy>`; answers of
 lookups (account id, hosted zone id) as `<looked up: ...>`; secrets as `[secret]`.
-Exit status: 0 on success, 2 on a configuration error (message on stderr, no traceback).
+After the plan it prints the policy pack's findings on the same resources (`policy/`).
+Exit status: 0 on success, 1 when a mandatory policy rule is violated, 2 on a configuration
+error (message on stderr, no traceback).
 """
 
 from __future__ import annotations
@@ -279,16 +281,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    from policy.evaluate import evaluate
+    from policy.relaxations import RelaxationError
+    from policy.rules import Enforcement
+    from tools.policy_check import format_report, load_context, stack_resources
+
     try:
         plan = render(args.stack, args.config_file)
-    except PlanConfigError as error:
+        context = load_context(args.stack, args.config_file)
+    except (PlanConfigError, RelaxationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    violations = evaluate(stack_resources(plan.resources), context)
     if args.json:
-        print(json.dumps(to_document(plan), indent=2))
+        document = to_document(plan)
+        document["violations"] = [
+            {
+                "rule": v.rule_id,
+                "control": v.control,
+                "enforcement": v.enforcement.value,
+                "message": v.message,
+            }
+            for v in violations
+        ]
+        print(json.dumps(document, indent=2))
     else:
         print(to_tree(plan, full=args.full))
-    return 0
+        print(format_report(args.stack, context, violations))
+    # A mandatory violation fails the plan as it would fail `pulumi preview --policy-pack`.
+    return 1 if any(v.enforcement is Enforcement.MANDATORY for v in violations) else 0
 
 
 if __name__ == "__main__":

@@ -29,19 +29,9 @@ from policy.values import to_plain
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def recorded_id(record: Any) -> str:
-    """Return the id the mock runtime gave a recorded resource.
-
-    The mock reports `id` in the outputs only for some types; for the others it uses
-    `<name>-<short hash of type and name>`, which this reproduces.
-    NOTE: this mirrors `RecordingMocks.new_resource`; a test pins the two together.
-    """
-    from tools.mock_runtime import _short_hash
-
-    value = record.outputs.get("id")
-    if isinstance(value, str) and value:
-        return value
-    return f"{record.name}-{_short_hash(record.type, record.name)}"
+def recorded_id(record: Any) -> str | None:
+    """Return the id the mock runtime gave a recorded resource (None for components)."""
+    return record.id
 
 
 def stack_resources(records: Iterable[Any]) -> list[StackResource]:

@@ -121,8 +121,8 @@ def test_https_alb_option_matched_by_domain(pulumi_mocks, monkeypatch):
     # ACM lists one option per name; put another domain first to catch an index lookup.
     answer = pulumi_mocks._computed_outputs
 
-    def computed(typ, name, inputs):
-        out = answer(typ, name, inputs)
+    def computed(typ, name, inputs, parent=""):
+        out = answer(typ, name, inputs, parent)
         if typ == CERT:
             decoy = {
                 **out["domainValidationOptions"][0],
@@ -143,8 +143,8 @@ def test_https_alb_option_matched_by_domain(pulumi_mocks, monkeypatch):
 def test_https_alb_missing_acm_option_fails(pulumi_mocks, monkeypatch):
     answer = pulumi_mocks._computed_outputs
 
-    def computed(typ, name, inputs):
-        out = answer(typ, name, inputs)
+    def computed(typ, name, inputs, parent=""):
+        out = answer(typ, name, inputs, parent)
         if typ == CERT:
             out["domainValidationOptions"] = []
         return out
@@ -270,8 +270,8 @@ def test_https_alb_https_uses_validated_cert(pulumi_mocks, monkeypatch):
     # distinguishes the validation's output (which waits for issuance) from the certificate's.
     answer = pulumi_mocks._computed_outputs
 
-    def computed(typ, name, inputs):
-        out = answer(typ, name, inputs)
+    def computed(typ, name, inputs, parent=""):
+        out = answer(typ, name, inputs, parent)
         if typ == VALIDATION:
             out["certificateArn"] = inputs["certificateArn"] + "#validated"
         return out

@@ -19,25 +19,6 @@ EXISTING = ExistingNetwork(
 )
 
 
-@pytest.fixture
-def pulumi_mocks(pulumi_mocks, monkeypatch):
-    """The shared mocks, returning outputs for the remote awsx VPC component.
-
-    NOTE: `RecordingMocks.new_resource` returns no state for any resource with custom=False,
-    which includes remote components such as `awsx:ec2:Vpc`, so its vpcId and subnet ids
-    would be None. This override can go once the shared mock answers remote components.
-    """
-    answer = pulumi_mocks.new_resource
-
-    def new_resource(args):
-        if args.typ == VPC and not args.custom:
-            return f"{args.name}-id", pulumi_mocks._computed_outputs(args.typ, args.name, {})
-        return answer(args)
-
-    monkeypatch.setattr(pulumi_mocks, "new_resource", new_resource)
-    return pulumi_mocks
-
-
 def build(args: NetworkArgs) -> Network:
     box: list[Network] = []
     run(lambda: box.append(Network("net", args)))

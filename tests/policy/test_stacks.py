@@ -176,16 +176,17 @@ def test_mutation_plain_env_secret_in_task():
 # -- Checkov on both stacks --------------------------------------------------------------------
 
 
-def checkov_or_skip() -> str:
+def require_checkov() -> str:
+    """Checkov's executable; `make test` installs it, so a missing one fails the test."""
     try:
         return checkov_scan.find_checkov(None)
     except checkov_scan.CheckovError as error:
-        pytest.skip(f"Checkov is not installed: {error}")
+        pytest.fail(f"Checkov is not installed (`make test` installs it): {error}")
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_checkov_finds_no_unreviewed_failure(stack):
-    checkov_or_skip()
+    require_checkov()
     result = checkov_scan.scan_stack(stack)
     assert result.complete, (result.scanned_resources, result.planned_resources)
     assert result.failed == []
@@ -193,7 +194,7 @@ def test_checkov_finds_no_unreviewed_failure(stack):
 
 
 def test_checkov_catches_http_forward(tmp_path):
-    executable = checkov_or_skip()
+    executable = require_checkov()
     items = records("prod")
     http = find(items, "aws:lb/listener:Listener", "web-http")
     http.inputs["defaultActions"] = copy.deepcopy(
