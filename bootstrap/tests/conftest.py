@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,23 @@ from tools.mock_runtime import RecordingMocks, install
 
 BOOTSTRAP_DIR = Path(__file__).resolve().parents[1]
 EXAMPLE_STACK_FILE = BOOTSTRAP_DIR / "Pulumi.example.yaml"
+
+
+@pytest.fixture(autouse=True)
+def pulumi_event_loop() -> Iterator[None]:
+    """Give Pulumi's synchronous helpers an open event loop in the main thread.
+
+    An earlier test that ran `asyncio.run` (the app's async tests do) leaves the main thread
+    without a current loop, and Pulumi's `_sync_await` then raises "There is no current
+    event loop".
+    """
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if loop.is_closed():
+            raise RuntimeError("closed")
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+    yield
 
 
 @pytest.fixture
