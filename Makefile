@@ -46,6 +46,10 @@ test: $(DEV_STAMP) $(CHECKOV_STAMP) test-servers
 test-servers:
 	scripts/install-test-servers.sh
 
+## Run the app locally on port 8000 with embedded defaults (SQLite, in-process cache).
+app: $(DEV_STAMP)
+	$(PY) -m app
+
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
 
