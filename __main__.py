@@ -255,6 +255,7 @@ def main() -> None:
             log_retention_days=s.service.log_retention_days,
             health_check_grace_seconds=s.service.health_check_grace_seconds,
             stop_timeout_seconds=s.service.stop_timeout_seconds,
+            hold_task_definition=s.hold_service_task_definition,
         ),
         # ECS rejects a service whose target group is not yet attached to a listener.
         opts=pulumi.ResourceOptions(depends_on=[alb]),

@@ -45,7 +45,7 @@ class ServiceAttachment:
     """Everything the web service needs to use one data service."""
 
     name: str
-    """Short label of the data service (`database`, `cache`, `activity-log`), used in child names."""
+    """Short label of the data service (`database`, `cache`, `activity-log`) for child names."""
     ingress: Sequence[IngressGrant] = ()
     """Security groups to open to the web service. Default: none."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)

@@ -43,6 +43,16 @@ COMPONENT = "FargateService"
 SERVICE_IGNORE_CHANGES = ["desiredCount"]
 """Service properties a later `pulumi up` leaves alone: autoscaling owns the task count."""
 
+
+
+def service_ignore_changes(hold_task_definition: bool) -> list[str]:
+    """Service properties this `pulumi up` leaves alone: the task count always (autoscaling
+    owns it), the task definition while a release is held for its migration."""
+    if hold_task_definition:
+        return [*SERVICE_IGNORE_CHANGES, "taskDefinition"]
+    return list(SERVICE_IGNORE_CHANGES)
+
+
 HTTPS_PORT = 443
 MAX_HEALTH_CHECK_GRACE_SECONDS = 2_147_483_647
 """Largest `healthCheckGracePeriodSeconds` the ECS API accepts."""
@@ -124,6 +134,11 @@ class FargateServiceArgs:
     finish within the target group's deregistration delay."""
     container_name: str = "web"
     """Container name and log stream prefix. Default: `web`, the name the pipeline uses."""
+    hold_task_definition: bool = False
+    """Register the new task definition but leave the service on the one it runs. Default:
+    off, so `pulumi up` rolls the service. The pipeline turns it on for a first `up` that
+    releases the image and task definition, runs the database migration with that task
+    definition, then rolls the service with a second `up` with this off."""
 
 
 # -- validation ----------------------------------------------------------------------------
@@ -608,7 +623,7 @@ class FargateService(pulumi.ComponentResource):
             enable_execute_command=False,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                ignore_changes=SERVICE_IGNORE_CHANGES,
+                ignore_changes=service_ignore_changes(args.hold_task_definition),
                 # Tasks that start before their rules and execution policy exist fail to
                 # pull, to log or to pass health checks, and trip the circuit breaker.
                 depends_on=[*rules, self.execution_policy],

@@ -52,6 +52,7 @@ SECTION_KEYS = (
     "cache",
     "activityLog",
     "relaxations",
+    "holdServiceTaskDefinition",
 )
 SECRET_KEYS = ("openaiApiKey",)
 
@@ -161,6 +162,7 @@ def load(
         cache=_cache(root.section("cache")),
         activity_log=_activity_log(root.section("activityLog")),
         relaxations=_relaxations(root, own.get("relaxations"), stack),
+        hold_service_task_definition=root.boolean("holdServiceTaskDefinition", False),
         openai_api_key_set=own.get("openaiApiKey") not in (None, ""),
     )
     root.finish()

@@ -134,5 +134,7 @@ class StackSettings:
     activity_log: ActivityLogSettings
     relaxations: dict[str, str] = field(default_factory=dict)
     """Rule id to the reason this stack relaxes it (read by the policy pack)."""
+    hold_service_task_definition: bool = False
+    """Register the new task definition without rolling the service (release phase)."""
     openai_api_key_set: bool = False
     """Whether the secret `webstack:openaiApiKey` is set; its value is read by `__main__`."""

@@ -260,3 +260,17 @@ def test_cli_prints_policy_report_after_outputs():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith("  no violations\n0 mandatory, 0 advisory violation(s)\n")
+
+
+def test_held_release_keeps_service_on_its_task_definition(tmp_path):
+    config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    config["config"]["webstack:holdServiceTaskDefinition"] = True
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(yaml.safe_dump(config))
+    service = resource(render("prod", stack_file), "aws:ecs/service:Service", "web-service")
+    assert service.ignore_changes == ("desiredCount", "taskDefinition")
+
+
+def test_rollout_updates_service_task_definition(prod):
+    service = resource(prod, "aws:ecs/service:Service", "web-service")
+    assert service.ignore_changes == ("desiredCount",)

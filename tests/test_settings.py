@@ -251,3 +251,22 @@ def test_relaxation_of_unknown_rule_rejected():
     config["webstack:relaxations"] = json.dumps({"rds-public": "staging is a sandbox anyway"})
     with pytest.raises(SettingsError, match=r"names 'rds-public', which is not a relaxable rule"):
         load("staging", config, commit_sha=SHA)
+
+
+def test_hold_service_task_definition_defaults_off():
+    s = load("prod", stack_config("prod"), commit_sha=SHA)
+    assert s.hold_service_task_definition is False
+
+
+def test_hold_service_task_definition_from_cli_string():
+    config = stack_config("prod")
+    config["webstack:holdServiceTaskDefinition"] = "true"
+    assert load("prod", config, commit_sha=SHA).hold_service_task_definition is True
+
+
+def test_hold_service_task_definition_rejects_non_boolean():
+    config = stack_config("prod")
+    config["webstack:holdServiceTaskDefinition"] = "hold"
+    with pytest.raises(SettingsError, match=r"webstack:holdServiceTaskDefinition: 'hold'\. "
+                                            r"Allowed: true or false"):
+        load("prod", config, commit_sha=SHA)

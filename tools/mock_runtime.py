@@ -61,6 +61,10 @@ class Recorded:
     urn: str
     id: str | None = None
     """Physical id the mock gave a custom resource; None for components."""
+    ignore_changes: tuple[str, ...] = ()
+    """Properties the resource options tell the engine to leave alone on update."""
+    protect: bool = False
+    """Whether the resource options protect the resource from deletion."""
 
 
 def _short_hash(*parts: str) -> str:
@@ -390,6 +394,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             custom=bool(request.custom),
             urn=response.urn,
             id=(response.id or None) if request.custom else None,
+            ignore_changes=tuple(request.ignoreChanges),
+            protect=bool(request.protect),
         )
         with self.recording_mocks._lock:
             self._urn_to_key[response.urn] = f"{request.type}::{request.name}"

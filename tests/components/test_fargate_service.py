@@ -579,6 +579,20 @@ def test_service_ignores_desired_count_changes(monitor):
     assert monitor.ignore_changes["web-service"] == ["desiredCount"]
 
 
+def test_held_release_keeps_service_task_definition(monitor):
+    declare(service_args(hold_task_definition=True))
+
+    assert monitor.ignore_changes["web-service"] == ["desiredCount", "taskDefinition"]
+
+
+def test_held_release_still_registers_task_definition(monitor, pulumi_mocks):
+    declare(service_args(hold_task_definition=True))
+
+    task = pulumi_mocks.find("aws:ecs/taskDefinition:TaskDefinition", "web-task")
+    service = pulumi_mocks.find(SERVICE, "web-service").inputs
+    assert service["taskDefinition"] == task.outputs["arn"]
+
+
 def test_only_service_ignores_changes(monitor):
     declare(full_args())
 
