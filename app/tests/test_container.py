@@ -63,11 +63,15 @@ def test_final_stage_runs_as_numeric_non_root_user():
     assert users == ["10001:10001"]
 
 
-def test_final_stage_installs_nothing_and_copies_only_the_venv_and_source():
+def test_final_stage_installs_nothing_and_copies_only_venv_bundle_and_source():
     stage = _final_stage()
     copies = [args for keyword, args in stage if keyword == "COPY"]
     runs = [args for keyword, args in stage if keyword == "RUN"]
-    assert copies == ["--from=deps /opt/venv /opt/venv", ". /srv/app"]
+    assert copies == [
+        "--from=deps /opt/venv /opt/venv",
+        "--from=deps /opt/rds-global-bundle.pem /srv/app/certs/rds-global-bundle.pem",
+        ". /srv/app",
+    ]
     assert all("pip" not in run and "apt" not in run for run in runs)
 
 
