@@ -11,17 +11,17 @@ DEV_STAMP := $(VENV)/.dev-installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: plan plan-json test lint app test-servers clean
+.PHONY: plan plan-json test lint app test-servers lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==25.3
 
-$(PROGRAM_STAMP): requirements.txt | $(PY)
+$(PROGRAM_STAMP): requirements.txt constraints.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt app/requirements.txt | $(PY)
+$(DEV_STAMP): requirements.txt requirements-dev.txt app/requirements.txt constraints.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(PROGRAM_STAMP)
 
@@ -52,6 +52,18 @@ app: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
+
+## Rewrite constraints.txt from a fresh virtualenv after a pin in a requirements file changed.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	grep -v '^-c ' requirements.txt > .venv-lock/requirements.txt
+	sed 's|^-r app/|-r ../app/|' requirements-dev.txt > .venv-lock/requirements-dev.txt
+	.venv-lock/bin/python -m pip install --quiet -r .venv-lock/requirements-dev.txt
+	{ sed -n '1,3p' constraints.txt; .venv-lock/bin/python -m pip freeze --all \
+	    | grep -v '^\(pip\|setuptools\|wheel\)=='; } > constraints.new
+	mv constraints.new constraints.txt
+	rm -rf .venv-lock
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache

@@ -214,7 +214,9 @@ def test_pipeline_docker_service_memory():
 
 def test_pipeline_caches_keyed_on_lock_files():
     caches = load()["definitions"]["caches"]
-    lock_files = ["requirements.txt", "requirements-dev.txt", "app/requirements.txt"]
+    lock_files = [
+        "requirements.txt", "requirements-dev.txt", "app/requirements.txt", "constraints.txt",
+    ]
     assert caches["pip-lock"]["key"]["files"] == lock_files
     assert caches["venv-lock"]["key"]["files"] == lock_files
     assert caches["venv-lock"]["path"] == ".venv"
