@@ -25,7 +25,7 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt app/requirements.txt constra
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(PROGRAM_STAMP)
 
-$(CHECKOV_STAMP): security/requirements-checkov.txt
+$(CHECKOV_STAMP): security/requirements-checkov.txt security/constraints-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r security/requirements-checkov.txt
 	touch $@
