@@ -28,4 +28,5 @@ pulumi_login_and_select "${stack}"
 # The program tags the image with COMMIT_SHA, so both phases resolve the same image.
 export COMMIT_SHA="${BITBUCKET_COMMIT:?BITBUCKET_COMMIT is not set}"
 log "pulumi up --stack ${stack} (${phase}: ${HOLD_SERVICE_KEY}=${hold})"
-pulumi up --stack "${stack}" --yes --diff --non-interactive --config "${HOLD_SERVICE_KEY}=${hold}"
+pulumi up --stack "${stack}" --yes --diff --non-interactive --policy-pack policy \
+  --config "${HOLD_SERVICE_KEY}=${hold}"

@@ -27,5 +27,5 @@ ensure_venv requirements.txt
 setup_aws_oidc "${role_arn}"
 pulumi_login_and_select "${stack}"
 export COMMIT_SHA="${BITBUCKET_COMMIT:?BITBUCKET_COMMIT is not set}"
-log "pulumi preview --stack ${stack}"
-pulumi preview --stack "${stack}" --diff --non-interactive
+log "pulumi preview --stack ${stack} --policy-pack policy"
+pulumi preview --stack "${stack}" --diff --non-interactive --policy-pack policy

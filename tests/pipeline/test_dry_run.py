@@ -183,9 +183,11 @@ def test_develop_runs_release_migrate_rollout_smoke(dry):
     assert [run.exit_code for run in runs] == [0, 0, 0, 0, 0], [r.output for r in runs]
     commands = [command(call) for call in dry.calls()]
     release = index_of(commands, "pulumi up --stack staging --yes --diff --non-interactive "
+                                 "--policy-pack policy "
                                  "--config webstack:holdServiceTaskDefinition=true")
     migrate = index_of(commands, "python -m tools.migrate")
     rollout = index_of(commands, "pulumi up --stack staging --yes --diff --non-interactive "
+                                 "--policy-pack policy "
                                  "--config webstack:holdServiceTaskDefinition=false")
     smoke = index_of(commands, "python -m tools.smoke")
     assert release < migrate < rollout < smoke
@@ -262,7 +264,8 @@ def test_main_previews_prod_before_manual_up(dry):
 
     assert [run.exit_code for run in runs] == [0] * 6, [r.output for r in runs]
     commands = [command(call) for call in dry.calls()]
-    preview = index_of(commands, "pulumi preview --stack prod --diff --non-interactive")
+    preview = index_of(
+        commands, "pulumi preview --stack prod --diff --non-interactive --policy-pack policy")
     first_up = index_of(commands, "pulumi up --stack prod")
     assert preview < first_up
     assert not any("--stack staging" in line for line in commands)
@@ -290,7 +293,7 @@ def test_pull_request_never_runs_up(dry):
     assert not any("tools.migrate" in line for line in commands)
     previews = [call for call in dry.calls() if call["args"][:1] == ["preview"]]
     assert [command(call) for call in previews] == [
-        "pulumi preview --stack staging --diff --non-interactive"]
+        "pulumi preview --stack staging --diff --non-interactive --policy-pack policy"]
     assert previews[0]["role"] == PREVIEW_ROLE
 
 
