@@ -43,7 +43,7 @@ from settings.runtime import read_pulumi_config
 
 
 def build_network(s: StackSettings) -> Network:
-    """A new VPC, or the existing one the stack file names."""
+    """Declare a new VPC, or describe the existing one the stack file names."""
     existing = None
     if s.network.mode == "existing":
         existing = ExistingNetwork(
@@ -63,7 +63,7 @@ def build_network(s: StackSettings) -> Network:
 
 
 def build_registry(s: StackSettings) -> EcrRepo:
-    """The ECR repository, and the image built from `app/` unless a prebuilt one is given."""
+    """Declare the ECR repository, and the image built from `app/` unless one is prebuilt."""
     build = None
     if s.image.uri is None:
         # Relative to the project directory, which is the program's working directory
@@ -81,7 +81,7 @@ def build_registry(s: StackSettings) -> EcrRepo:
 
 
 def build_attachments(s: StackSettings, network: Network) -> tuple[list[ServiceAttachment], dict]:
-    """The data services this stack enables, and the exports that describe them."""
+    """Declare the data services this stack enables; return their attachments and exports."""
     attachments: list[ServiceAttachment] = []
     exports: dict[str, pulumi.Output] = {}
     if s.database.enabled:
@@ -138,7 +138,7 @@ def build_attachments(s: StackSettings, network: Network) -> tuple[list[ServiceA
 
 
 def app_environment(s: StackSettings) -> dict[str, str]:
-    """The plain settings the app reads; credentials go to `secrets`, never here."""
+    """Return the plain settings the app reads. Credentials go to `secrets`, never here."""
     environment = {
         "APP_ENV": s.stack,
         "AWS_REGION": s.region,
@@ -158,7 +158,7 @@ def app_environment(s: StackSettings) -> dict[str, str]:
 
 
 def build_app_secrets(s: StackSettings) -> dict[str, pulumi.Output[str]]:
-    """Secrets Manager secrets for the app's own credentials, by environment variable name."""
+    """Store the app's own credentials in Secrets Manager; return their ARNs by env name."""
     secrets: dict[str, pulumi.Output[str]] = {}
     api_key = pulumi.Config("webstack").get_secret("openaiApiKey")
     if api_key is not None and not s.app.use_local_llm:

@@ -116,7 +116,7 @@ class ActivityLogSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class StackSettings:
-    """Everything one stack file says, validated."""
+    """The validated contents of one stack file."""
 
     stack: str
     source: str

@@ -7,7 +7,7 @@ invented value is remembered in `RecordingMocks.computed`, so a renderer can mar
 "known after deploy" instead of passing it off as real data.
 
 Function calls (invokes) that are not listed in `RecordingMocks.call` raise, so a new
-lookup cannot silently receive an empty answer.
+lookup cannot silently receive an empty result.
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ ALB_ZONE_IDS = {
 
 
 REMOTE_COMPONENTS = frozenset({"awsx:ec2:Vpc"})
-"""Components implemented by a provider plugin: the mock stands in for their outputs."""
+"""Components implemented by a provider plugin, whose outputs the mock invents."""
 
 
 class UnmockedInvokeError(RuntimeError):
-    """A function call (invoke) the mock runtime has no answer for."""
+    """A function call (invoke) the mock runtime has no result for."""
 
 
 @dataclass
@@ -86,7 +86,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
     computed: set[str] = field(default_factory=set)
     """Every string this mock invented; a renderer marks these as known after deploy."""
     looked_up: set[str] = field(default_factory=set)
-    """Strings answered by mocked lookups (account id, zone id): real AWS answers differ."""
+    """Strings returned by mocked lookups (account id, zone id); real AWS results differ."""
     extra_calls: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
     """Additional invoke answers by token, for a test that needs one."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -332,7 +332,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
                 answer = self.extra_calls[token](inputs)
             case _:
                 raise UnmockedInvokeError(
-                    f"no mock answer for invoke {token} with {inputs}; "
+                    f"no mock result for invoke {token} with {inputs}; "
                     "add one to RecordingMocks.call or extra_calls"
                 )
         # Lookup answers are known during a real preview, so they are not marked as
@@ -344,11 +344,11 @@ class RecordingMocks(pulumi_mocks.Mocks):
     # -- queries for tests -----------------------------------------------------------------
 
     def of_type(self, typ: str) -> list[Recorded]:
-        """Every recorded resource of one type token, in declaration order."""
+        """Return every recorded resource of one type token, in declaration order."""
         return [r for r in self.records if r.type == typ]
 
     def find(self, typ: str, name: str) -> Recorded:
-        """The one recorded resource with this type and logical name; raises if absent."""
+        """Return the one recorded resource of this type and logical name; raise LookupError."""
         matches = [r for r in self.records if r.type == typ and r.name == name]
         if len(matches) != 1:
             known = sorted(r.name for r in self.of_type(typ))
@@ -359,7 +359,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
         return matches[0]
 
     def children_of(self, typ: str, name: str) -> Iterator[Recorded]:
-        """Direct children of the resource with this type and name."""
+        """Return the direct children of the resource with this type and name."""
         key = f"{typ}::{name}"
         return (r for r in self.records if r.parent == key)
 
