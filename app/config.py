@@ -18,6 +18,7 @@ they live in `Tuning`, which tests may replace.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import typing
 from dataclasses import dataclass
@@ -31,7 +32,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 LOCAL_PREFIX = "LOCAL_"
 """Env names with this prefix are local-only and left out of `declared_environment()`."""
 
-DEPLOYED_ENVS = frozenset({"staging", "prod"})
+APP_ENV_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,39}")
+"""Valid APP_ENV values (matched whole): the Pulumi stack name, such as `qa` or `prod-eu`."""
+
+LOCAL_ENVS = frozenset({"local", "test"})
+"""APP_ENV values of a laptop or a test run. Every other value is a deployed environment."""
 
 DEFAULT_SSL_ROOT_CERT = Path(__file__).resolve().parent / "certs" / "rds-global-bundle.pem"
 """Where the image keeps the AWS RDS global CA bundle (see app/certs/README.md)."""
@@ -53,9 +58,11 @@ class Settings(BaseSettings):
     # ---- plain, injected by the task definition --------------------------------------
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     """TCP port the server listens on (on 0.0.0.0). Default: 8000."""
-    app_env: Literal["local", "test", "staging", "prod"] = "local"
-    """Where the app runs. `staging`/`prod` make AWS_REGION, COMMIT_SHA, FILES_BUCKET and
-    (unless USE_LOCAL_LLM) OPENAI_API_KEY required, and forbid unverified TLS."""
+    app_env: str = "local"
+    """Environment name: `local`, `test` or the name of a deployed environment (the stack
+    name, such as `staging`, `qa` or `prod-eu`). A deployed environment makes AWS_REGION,
+    COMMIT_SHA and (unless USE_LOCAL_LLM) OPENAI_API_KEY required, forbids unverified TLS,
+    and serves no files without FILES_BUCKET."""
     aws_region: str | None = None
     """AWS region (boto3 reads it too). Default: none (boto3's own chain decides)."""
     commit_sha: str | None = None
@@ -71,7 +78,8 @@ class Settings(BaseSettings):
     ollama_base_url: str = "http://127.0.0.1:11434"
     """Base of an Ollama-compatible API; `/api/chat` is appended."""
     files_bucket: Annotated[str | None, Field(pattern=_S3_BUCKET_PATTERN)] = None
-    """S3 bucket served by /api/files. Default: none, so files come from a local directory."""
+    """S3 bucket served by /api/files. Default: none, so files come from a local directory
+    in `local` and `test`, and /api/files returns 404 in a deployed environment."""
     files_prefix: str = ""
     """Only keys under this prefix are served (a trailing `/` is added). Default: all keys."""
     tmpdir: Path = Field(default_factory=lambda: Path(tempfile.gettempdir()))
@@ -106,11 +114,22 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _empty_means_unset(cls, values: object) -> object:
-        """An empty value for an optional setting (say `REDIS_URL=`) means "not set"."""
+        """Drop empty values of settings that have a default (say `OLLAMA_BASE_URL=`), so
+        the default applies. An empty required setting stays and is validated as given."""
         if not isinstance(values, dict):
             return values
-        optional = {name for name, field in cls.model_fields.items() if field.default is None}
-        return {k: v for k, v in values.items() if not (k in optional and v == "")}
+        defaulted = {name for name, field in cls.model_fields.items() if not field.is_required()}
+        return {k: v for k, v in values.items() if not (k in defaulted and v == "")}
+
+    @field_validator("app_env")
+    @classmethod
+    def _app_env(cls, value: str) -> str:
+        if not APP_ENV_PATTERN.fullmatch(value):
+            raise ValueError(
+                "must be 'local', 'test' or a deployed environment's name, which is a "
+                "lower-case letter followed by up to 39 lower-case letters, digits or '-'"
+            )
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -122,7 +141,7 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"must be an http(s) URL, got {value!r}")
+            raise ValueError("must be an http(s) URL")
         if parts.username or parts.password:
             raise ValueError("must not carry credentials (use OPENAI_API_KEY)")
         return value.rstrip("/")
@@ -131,7 +150,7 @@ class Settings(BaseSettings):
     @classmethod
     def _prefix(cls, value: str) -> str:
         if value.startswith("/") or ".." in value.split("/"):
-            raise ValueError(f"must be a relative key prefix such as 'public/', got {value!r}")
+            raise ValueError("must be a relative key prefix such as 'public/'")
         return value if value == "" or value.endswith("/") else value + "/"
 
     @field_validator("redis_url")
@@ -148,9 +167,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
-        deployed = self.app_env in DEPLOYED_ENVS
+        deployed = self.deployed
         if deployed:
-            for name in ("aws_region", "commit_sha", "files_bucket"):
+            for name in ("aws_region", "commit_sha"):
                 if not getattr(self, name):
                     raise ValueError(f"{name.upper()} is required when APP_ENV={self.app_env}")
             if not self.use_local_llm and self.openai_api_key is None:
@@ -181,6 +200,11 @@ class Settings(BaseSettings):
 
     # ---- derived values ----------------------------------------------------------------
     @property
+    def deployed(self) -> bool:
+        """True for every APP_ENV except `local` and `test`."""
+        return self.app_env not in LOCAL_ENVS
+
+    @property
     def uses_postgres(self) -> bool:
         return bool(self.database_host)
 
@@ -199,6 +223,14 @@ class Settings(BaseSettings):
     @property
     def local_files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    @property
+    def files_backend(self) -> Literal["s3", "local", "none"]:
+        """File store behind /api/files. A deployed task without FILES_BUCKET has none,
+        because its disk is ephemeral and not shared with the other tasks."""
+        if self.files_bucket is not None:
+            return "s3"
+        return "none" if self.deployed else "local"
 
     @property
     def llm_backend(self) -> Literal["ollama", "openai"]:
@@ -268,6 +300,7 @@ def _describe(error: dict[str, typing.Any]) -> str:
     field = loc[0]
     env = _env_name(field)
     field_info = Settings.model_fields.get(field)
+    # The value is shown here, once, so field validators leave it out of their messages.
     shown = ""
     if field_info is not None and not _is_secret(field_info.annotation) and "input" in error:
         shown = f" (got {error['input']!r})"

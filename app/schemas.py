@@ -55,6 +55,8 @@ class DependencyStatus(BaseModel):
     backend: str
     latency_ms: float
     error: str | None = None
+    configured: bool = True
+    """False for a dependency the settings leave out, which is not checked and not failed."""
 
 
 class ReadyResponse(BaseModel):
@@ -136,6 +138,6 @@ class InfoResponse(BaseModel):
     ollama_model: str
     database: Literal["postgresql", "sqlite"]
     cache: Literal["redis", "memory"]
-    files: Literal["s3", "local"]
+    files: Literal["s3", "local", "none"]
     files_prefix: str
     activity_log: Literal["volume", "local"]

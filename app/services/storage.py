@@ -1,4 +1,5 @@
-"""Files served by /api/files: an S3 bucket (FILES_BUCKET) or a local directory.
+"""Files served by /api/files: an S3 bucket (FILES_BUCKET), a local directory in `local`
+and `test`, or none in a deployed environment without FILES_BUCKET.
 
 S3 is reached with boto3's default credential chain, which in ECS is the task role;
 the app never reads static keys. The role needs s3:GetObject on `<prefix>*` and
@@ -41,6 +42,10 @@ class FileMissing(LookupError):
 
 class StorageUnavailable(RuntimeError):
     """The store did not answer as expected (a 502)."""
+
+
+class StorageNotConfigured(LookupError):
+    """No file store is configured, so no key exists (a 404)."""
 
 
 def key_pattern(prefix: str) -> str:
@@ -180,8 +185,26 @@ class LocalStore:
             raise OSError(f"{self.root} is not a directory")
 
 
+class NoStore:
+    """The store of a deployed task without FILES_BUCKET: every key is missing. It never
+    falls back to a local directory, because the task's disk is ephemeral."""
+
+    backend = "none"
+
+    def link(self, key: str, expires_in: int) -> str:
+        raise StorageNotConfigured(key)
+
+    def open(self, key: str) -> FileStream:
+        raise StorageNotConfigured(key)
+
+    def check(self) -> None:
+        """Do nothing: there is no store to reach."""
+
+
 def create_store(settings: Settings, tuning: Tuning) -> FileStore:
-    if settings.files_bucket is None:
-        settings.local_files_dir.mkdir(parents=True, exist_ok=True)
-        return LocalStore(settings.local_files_dir)
-    return S3Store(settings.files_bucket, settings.files_prefix, settings.aws_region, tuning)
+    if settings.files_bucket is not None:
+        return S3Store(settings.files_bucket, settings.files_prefix, settings.aws_region, tuning)
+    if settings.files_backend == "none":
+        return NoStore()
+    settings.local_files_dir.mkdir(parents=True, exist_ok=True)
+    return LocalStore(settings.local_files_dir)

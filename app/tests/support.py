@@ -424,6 +424,8 @@ class ImageProcess:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     log_path: Path | None = None
+    unset: tuple[str, ...] = ()
+    """Names removed from the environment after `env` is applied."""
 
     def command(self) -> list[str]:
         command = image_command()
@@ -446,6 +448,8 @@ class ImageProcess:
             }
         )
         env.update(self.env)
+        for name in self.unset:
+            env.pop(name, None)
         return env
 
     def start(self) -> subprocess.Popen[bytes]:

@@ -203,6 +203,52 @@ def test_key_outside_prefix_is_400(make_client, tmp_path):
     )
 
 
+@pytest.fixture
+def deployed_without_bucket(make_client):
+    """A deployed task (APP_ENV=qa) whose stack sets no FILES_BUCKET."""
+    return make_client(
+        APP_ENV="qa",
+        AWS_REGION="us-east-1",
+        COMMIT_SHA="0123456789abcdef0123456789abcdef01234567",
+        OPENAI_API_KEY="sk-test",
+    )
+
+
+def test_deployed_without_bucket_files_are_404(deployed_without_bucket, tmp_path):
+    _local_file(tmp_path, "docs/a.txt", b"never served from the task's disk")
+    for params in ({}, {"download": "true"}):
+        response = deployed_without_bucket.get("/api/files/docs/a.txt", params=params)
+        assert (response.status_code, response.json()) == (
+            404,
+            {"detail": "file storage is not configured: FILES_BUCKET is not set"},
+        )
+
+
+def test_deployed_without_bucket_still_checks_keys(deployed_without_bucket):
+    response = deployed_without_bucket.get("/api/files/a%5Cb")
+    assert (response.status_code, response.json()) == (400, {"detail": "invalid key"})
+
+
+def test_deployed_without_bucket_is_ready(deployed_without_bucket):
+    response = deployed_without_bucket.get("/api/ready")
+    body = response.json()
+    assert (response.status_code, body["status"], body["failed"]) == (200, "ready", [])
+    assert body["checks"]["files"] == {
+        "ok": True,
+        "configured": False,
+        "backend": "none",
+        "latency_ms": 0.0,
+        "error": None,
+    }
+    assert body["checks"]["database"]["configured"] is True
+
+
+def test_deployed_without_bucket_info_and_disk(deployed_without_bucket, tmp_path):
+    body = deployed_without_bucket.get("/api/info").json()
+    assert (body["app_env"], body["files"]) == ("qa", "none")
+    assert not (tmp_path / "data" / "files").exists()
+
+
 def test_ask_without_api_key_is_503(client):
     response = client.post("/api/ask", json={"question": "hi"})
     assert (response.status_code, response.json()) == (

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, ValidationError
 
 from app.config import ConfigError, Settings, declared_environment, load_settings
 from app.tests.support import APP_DIR, REPO
@@ -40,6 +40,23 @@ DEPLOYED = {
     "COMMIT_SHA": "abc",
     "FILES_BUCKET": "my-files",
     "OPENAI_API_KEY": "sk-x",
+}
+# What the task definition of a stack named `qa` injects when the stack has no local LLM,
+# no files bucket, no database and no cache (see `app_environment` in the Pulumi program).
+TASK_ENVIRONMENT = {
+    "PORT": "8000",
+    "APP_ENV": "qa",
+    "AWS_REGION": "us-east-1",
+    "COMMIT_SHA": "0123456789abcdef0123456789abcdef01234567",
+    "LOG_LEVEL": "INFO",
+    "USE_LOCAL_LLM": "false",
+    "OPENAI_MODEL": "gpt-4o-mini",
+    "OPENAI_BASE_URL": "https://api.openai.com/v1",
+    "OLLAMA_MODEL": "llama3.1",
+    "OLLAMA_BASE_URL": "",
+    "FILES_PREFIX": "",
+    "TMPDIR": "/tmp",
+    "OPENAI_API_KEY": "sk-test",
 }
 
 
@@ -102,9 +119,10 @@ def test_reads_the_process_environment(monkeypatch):
             "to 65535 (got '70000')",
         ),
         (
-            {"APP_ENV": "qa"},
-            "invalid configuration: APP_ENV: Input should be 'local', 'test', "
-            "'staging' or 'prod' (got 'qa')",
+            {"APP_ENV": "Prod_EU"},
+            "invalid configuration: APP_ENV: must be 'local', 'test' or a deployed "
+            "environment's name, which is a lower-case letter followed by up to 39 "
+            "lower-case letters, digits or '-' (got 'Prod_EU')",
         ),
         (
             {"LOG_LEVEL": "loud"},
@@ -118,13 +136,17 @@ def test_reads_the_process_environment(monkeypatch):
         ),
         (
             {"OPENAI_BASE_URL": "ftp://x"},
-            "invalid configuration: OPENAI_BASE_URL: must be an http(s) URL, got 'ftp://x' "
-            "(got 'ftp://x')",
+            "invalid configuration: OPENAI_BASE_URL: must be an http(s) URL (got 'ftp://x')",
+        ),
+        (
+            {"OLLAMA_BASE_URL": "localhost:11434"},
+            "invalid configuration: OLLAMA_BASE_URL: must be an http(s) URL "
+            "(got 'localhost:11434')",
         ),
         (
             {"FILES_PREFIX": "/abs"},
             "invalid configuration: FILES_PREFIX: must be a relative "
-            "key prefix such as 'public/', got '/abs' (got '/abs')",
+            "key prefix such as 'public/' (got '/abs')",
         ),
         (
             {"FILES_BUCKET": "Bad_Bucket"},
@@ -192,6 +214,135 @@ def test_empty_optional_values_mean_unset():
         False,
         None,
     )
+
+
+_DEFAULTED_FIELDS = [
+    name for name, field in Settings.model_fields.items() if not field.is_required()
+]
+
+
+@pytest.mark.parametrize("field", _DEFAULTED_FIELDS)
+def test_empty_value_means_the_default(field):
+    settings = load_settings({field.upper(): ""})
+    assert getattr(settings, field) == getattr(load_settings({}), field)
+
+
+class _SettingsWithRequired(Settings):
+    """Settings has no required field today; this one adds two."""
+
+    team: str
+    owner: str = Field(min_length=1)
+
+
+def test_empty_required_setting_stays_required():
+    settings = _SettingsWithRequired.model_validate({"team": "", "owner": "ana"})
+    assert settings.team == ""
+    with pytest.raises(ValidationError) as caught:
+        _SettingsWithRequired.model_validate({"team": "web", "owner": ""})
+    assert [error["type"] for error in caught.value.errors()] == ["string_too_short"]
+    with pytest.raises(ValidationError) as caught:
+        _SettingsWithRequired.model_validate({"owner": "ana"})
+    assert [error["type"] for error in caught.value.errors()] == ["missing"]
+
+
+def _use_only(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """Make `env` the only settings in the process environment."""
+    names = {field.upper() for field in Settings.model_fields}
+    for key in list(os.environ):
+        if key.upper() in names:
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_task_environment_without_bucket_loads(monkeypatch):
+    _use_only(monkeypatch, TASK_ENVIRONMENT)
+    for settings in (Settings(), load_settings(), load_settings(TASK_ENVIRONMENT)):
+        assert settings.app_env == "qa"
+        assert settings.deployed is True
+        assert settings.aws_region == "us-east-1"
+        assert settings.commit_sha == TASK_ENVIRONMENT["COMMIT_SHA"]
+        assert settings.ollama_model == "llama3.1"
+        assert settings.ollama_base_url == "http://127.0.0.1:11434"
+        assert settings.files_bucket is None
+        assert settings.files_prefix == ""
+        assert settings.files_backend == "none"
+        assert settings.uses_postgres is False
+        assert settings.redis_url is None
+        assert str(settings.tmpdir) == "/tmp"
+        assert settings.openai_api_key is not None
+        assert settings.openai_api_key.get_secret_value() == "sk-test"
+
+
+@pytest.mark.parametrize(
+    ("app_env", "deployed"),
+    [
+        ("local", False),
+        ("test", False),
+        ("staging", True),
+        ("prod", True),
+        ("qa", True),
+        ("prod-eu", True),
+        ("p2", True),
+        ("a" * 40, True),
+    ],
+)
+def test_app_env_accepts_stack_names(app_env, deployed):
+    settings = load_settings({**DEPLOYED, "APP_ENV": app_env})
+    assert settings.app_env == app_env
+    assert settings.deployed is deployed
+
+
+@pytest.mark.parametrize(
+    "app_env", ["QA", "prod_eu", "prod.eu", "1prod", "-qa", "prod eu", "qa\n", "a" * 41]
+)
+def test_app_env_rejects_other_names(app_env):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**DEPLOYED, "APP_ENV": app_env})
+    assert str(caught.value).startswith("invalid configuration: APP_ENV: must be 'local', ")
+
+
+@pytest.mark.parametrize("app_env", ["qa", "prod-eu"])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AWS_REGION": ""}, "AWS_REGION is required when APP_ENV={}"),
+        ({"COMMIT_SHA": ""}, "COMMIT_SHA is required when APP_ENV={}"),
+        (
+            {"OPENAI_API_KEY": ""},
+            "OPENAI_API_KEY is required when APP_ENV={} and USE_LOCAL_LLM is false",
+        ),
+        ({"REDIS_URL": "redis://cache:6379/0"}, "REDIS_URL must use rediss:// when APP_ENV={}"),
+        (
+            {
+                "DATABASE_HOST": "db",
+                "DATABASE_USER": "u",
+                "DATABASE_PASSWORD": "p",
+                "DATABASE_SSLMODE": "require",
+            },
+            "DATABASE_SSLMODE must be verify-full or verify-ca when APP_ENV={}, got 'require'",
+        ),
+    ],
+)
+def test_any_deployed_name_gets_deployed_rules(app_env, env, message):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**DEPLOYED, "APP_ENV": app_env, **env})
+    assert str(caught.value) == "invalid configuration: " + message.format(app_env)
+
+
+@pytest.mark.parametrize(
+    ("env", "backend"),
+    [
+        ({"APP_ENV": "local"}, "local"),
+        ({"APP_ENV": "test"}, "local"),
+        ({"APP_ENV": "test", "FILES_BUCKET": "my-files"}, "s3"),
+        ({**DEPLOYED, "FILES_BUCKET": ""}, "none"),
+        ({**DEPLOYED, "APP_ENV": "qa", "FILES_BUCKET": ""}, "none"),
+        (DEPLOYED, "s3"),
+    ],
+)
+def test_files_backend_per_bucket_and_env(env, backend):
+    assert load_settings(env).files_backend == backend
 
 
 def test_prefix_gets_a_trailing_slash():

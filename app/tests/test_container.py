@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from app.tests.support import (
     image_command,
     image_env,
 )
+from app.tests.test_config import TASK_ENVIRONMENT
 from tools.bench_app import sigterm_under_load, wait_healthy
 
 DOCKERFILE = APP_DIR / "Dockerfile"
@@ -160,6 +162,41 @@ def test_entry_command_serves_health_as_the_image_user(image_process, tmp_path):
     assert _tree(APP_DIR) - before == set()
     # Every line on stdout is one JSON object.
     assert all(json.loads(line) for line in log.splitlines())
+
+
+def test_entry_command_starts_with_task_environment(tmp_path):
+    tmp_path.chmod(0o755)  # the image's user must reach its directories inside
+    # The task's environment, with a free port and this test's scratch directory as /tmp.
+    # The stack has no EFS mount, so ACTIVITY_LOG_DIR is unset.
+    app = ImageProcess(
+        tmp_path,
+        env={
+            name: value
+            for name, value in TASK_ENVIRONMENT.items()
+            if name not in ("PORT", "TMPDIR")
+        },
+        unset=("ACTIVITY_LOG_DIR",),
+    )
+    app.start()
+    try:
+        wait_healthy(app.port)
+        base = f"http://127.0.0.1:{app.port}/api"
+        with urllib.request.urlopen(f"{base}/ready", timeout=5) as response:
+            ready = json.loads(response.read())
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{base}/files/docs/a.txt", timeout=5)
+        files_error = (missing.value.code, json.loads(missing.value.read()))
+    finally:
+        app.stop()
+    log = app.log_path.read_text()
+    assert (ready["status"], ready["checks"]["files"]["configured"]) == ("ready", False), log
+    assert files_error == (
+        404,
+        {"detail": "file storage is not configured: FILES_BUCKET is not set"},
+    )
+    entries = [json.loads(line) for line in log.splitlines()]
+    (started,) = [entry for entry in entries if entry["message"] == "started"]
+    assert (started["app_env"], started["files"], started["database"]) == ("qa", "none", "sqlite")
 
 
 def test_dockerfile_healthcheck_command_passes(image_process):

@@ -1,4 +1,6 @@
-"""Files from the configured bucket (or local directory): a presigned link or the bytes."""
+"""Files from the configured bucket (or local directory): a presigned link or the bytes.
+
+A deployed task without FILES_BUCKET has no file store, and every key is a 404."""
 
 from __future__ import annotations
 
@@ -10,7 +12,13 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import ResourcesDep
 from app.schemas import ErrorResponse, FileLink
-from app.services.storage import FileMissing, InvalidKey, StorageUnavailable, check_key
+from app.services.storage import (
+    FileMissing,
+    InvalidKey,
+    StorageNotConfigured,
+    StorageUnavailable,
+    check_key,
+)
 
 router = APIRouter(tags=["files"])
 logger = logging.getLogger("app.files")
@@ -25,7 +33,10 @@ logger = logging.getLogger("app.files")
             "content": {"application/octet-stream": {}},
         },
         400: {"model": ErrorResponse, "description": "Malformed key or outside FILES_PREFIX"},
-        404: {"model": ErrorResponse, "description": "No such file"},
+        404: {
+            "model": ErrorResponse,
+            "description": "No such file, or no file storage is configured",
+        },
         502: {"model": ErrorResponse, "description": "The file store failed"},
     },
 )
@@ -49,6 +60,10 @@ def get_file(
         return FileLink(key=key, url=store.link(key, expires_in), expires_in=expires_in)
     except FileMissing:
         raise HTTPException(404, "file not found") from None
+    except StorageNotConfigured:
+        raise HTTPException(
+            404, "file storage is not configured: FILES_BUCKET is not set"
+        ) from None
     except StorageUnavailable as exc:
         logger.error("file store failed", extra={"fields": {"error": str(exc)}})
         raise HTTPException(502, "file storage unavailable") from None

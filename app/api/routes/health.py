@@ -48,6 +48,10 @@ async def _probe(
     )
 
 
+async def _not_configured(name: str, backend: str) -> tuple[str, DependencyStatus]:
+    return name, DependencyStatus(ok=True, backend=backend, latency_ms=0.0, configured=False)
+
+
 def _in_thread(function: Callable[[], object]) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
         # asyncio.to_thread is abandoned on timeout, so a hung NFS or TCP call cannot
@@ -64,8 +68,14 @@ def _in_thread(function: Callable[[], object]) -> Callable[[], Awaitable[None]]:
 )
 async def ready(resources: ResourcesDep) -> JSONResponse:
     """Checks the database, cache, activity-log volume and file store, each with a short
-    timeout: 200 when all answer, 503 naming those that did not."""
+    timeout: 200 when all respond, 503 naming those that did not. A deployed task without
+    FILES_BUCKET has no file store, which is reported as not configured, not as failed."""
     timeout = resources.tuning.ready_timeout_seconds
+    files = resources.files
+    if files.backend == "none":
+        files_check = _not_configured("files", files.backend)
+    else:
+        files_check = _probe("files", files.backend, _in_thread(files.check), timeout)
     results = await asyncio.gather(
         _probe(
             "database",
@@ -80,7 +90,7 @@ async def ready(resources: ResourcesDep) -> JSONResponse:
             _in_thread(resources.activity_log.check),
             timeout,
         ),
-        _probe("files", resources.files.backend, _in_thread(resources.files.check), timeout),
+        files_check,
     )
     checks = dict(results)
     failed = sorted(name for name, status in checks.items() if not status.ok)

@@ -24,7 +24,7 @@ async def info(resources: ResourcesDep) -> InfoResponse:
         ollama_model=settings.ollama_model,
         database="postgresql" if settings.uses_postgres else "sqlite",
         cache="redis" if settings.redis_url else "memory",
-        files="s3" if settings.files_bucket else "local",
+        files=settings.files_backend,
         files_prefix=settings.files_prefix,
         activity_log="volume" if settings.activity_log_dir else "local",
     )
