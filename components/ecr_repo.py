@@ -71,6 +71,10 @@ class EcrRepoArgs:
     force_delete: bool = False
     """Delete the repository even if it contains images. Default: False, so destroying the
     stack keeps the images the running service may still pull."""
+    repository_name: str | None = None
+    """Physical repository name. Default: None, so Pulumi names it `<name>-repo-<suffix>`.
+    Set a fixed name when a pipeline pushes images before the stack exists, because only
+    then is the repository URL known in advance. Renaming replaces the repository."""
 
 
 def _invalid(argument: str, value: object, allowed: str) -> ComponentInputError:
@@ -129,6 +133,15 @@ def validate_args(name: str, args: EcrRepoArgs) -> None:
             name,
             f"expected 1 to {_MAX_NAME_LENGTH} lowercase letters and digits joined by single "
             "'.', '_' or '-', because it starts the repository name",
+        )
+    if args.repository_name is not None and (
+        not _NAME.match(args.repository_name) or len(args.repository_name) > _MAX_NAME_LENGTH
+    ):
+        raise _invalid(
+            "repository_name",
+            args.repository_name,
+            f"expected 1 to {_MAX_NAME_LENGTH} lowercase letters and digits joined by single "
+            "'.', '_' or '-'",
         )
     if (args.build is None) == (args.prebuilt_image_uri is None):
         raise _invalid(
@@ -217,6 +230,7 @@ class EcrRepo(pulumi.ComponentResource):
 
         self.repository = aws.ecr.Repository(
             f"{name}-repo",
+            name=args.repository_name,
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=True

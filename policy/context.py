@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 PROD_STACK = "prod"
-"""The stack that may not relax any rule."""
+"""The production stack; it and every `prod-<suffix>` stack (a second region) may not
+relax any rule."""
+
+
+def is_production(stack: str) -> bool:
+    """Tell whether `stack` is a production stack: `prod` or `prod-<suffix>`."""
+    return stack == PROD_STACK or stack.startswith(f"{PROD_STACK}-")
 
 
 @dataclass(frozen=True, kw_only=True)

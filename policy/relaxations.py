@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policy.context import PROD_STACK
+from policy.context import is_production
 
 PROJECT = "webstack"
 RELAXATIONS_KEY = "relaxations"
@@ -58,10 +58,10 @@ def parse_relaxations(value: Any, stack: str, source: str) -> dict[str, str]:
             f"{source}: {key} must be a mapping of rule id to reason, got {value!r}; "
             f"write it as `{key}: {{rds-multi-az: \"<why this stack can go without it>\"}}`"
         )
-    if value and stack == PROD_STACK:
+    if value and is_production(stack):
         raise RelaxationError(
-            f"{source}: {key} relaxes {sorted(value)} in the {PROD_STACK} stack, which must "
-            "keep every rule; remove the key from the prod stack file"
+            f"{source}: {key} relaxes {sorted(value)} in the production stack {stack}, "
+            "which must keep every rule; remove the key from its stack file"
         )
     allowed = ", ".join(sorted(RELAXABLE_RULES))
     result: dict[str, str] = {}

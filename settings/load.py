@@ -15,7 +15,10 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
+from components.errors import ComponentInputError
+from components.fargate_sizes import FARGATE_MEMORY_MIB_BY_CPU
 from components.log_retention import LOG_RETENTION_DAYS
+from components.network import check_cidr_block
 from components.rds_database import (
     RESERVED_DB_NAMES,
     RESERVED_USERNAME_PREFIX,
@@ -55,8 +58,16 @@ SECTION_KEYS = (
     "holdServiceTaskDefinition",
 )
 SECRET_KEYS = ("openaiApiKey",)
+CREATE_ONLY_NETWORK_KEYS = ("cidrBlock", "availabilityZones", "natGateways")
+EXISTING_ONLY_NETWORK_KEYS = ("vpcId", "publicSubnetIds", "privateSubnetIds")
 
-DNS_NAME = r"(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}"
+DNS_NAME = r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+STACK_NAME = r"[a-z][a-z0-9-]{0,39}"
+# Seconds the app keeps idle connections open and drains in-flight requests after
+# SIGTERM (`Tuning` in app/config.py; a test keeps the two in step). The load balancer's
+# idle timeout must stay below the first, the task's stop timeout above the second.
+APP_KEEP_ALIVE_SECONDS = 65
+APP_SHUTDOWN_GRACE_SECONDS = 25
 REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
 SUBNET_ID = r"subnet-[0-9a-f]{8,17}"
 VPC_ID = r"vpc-[0-9a-f]{8,17}"
@@ -127,7 +138,18 @@ def load(
     sections = {k: v for k, v in own.items() if k in SECTION_KEYS}
     root = SectionReader(source, PROJECT, sections, separator=":")
 
+    if not re.fullmatch(STACK_NAME, stack):
+        raise SettingsError(
+            f"{source}: invalid stack name {stack!r}. Allowed: lower-case letters, digits and "
+            "'-', starting with a letter, at most 40 characters, because the stack name "
+            "becomes the app's APP_ENV and part of the ECR repository name."
+        )
     region = values.get("aws:region")
+    if region is None:
+        raise SettingsError(
+            f"{source}: missing required key aws:region. "
+            f"Set it with `pulumi config set aws:region us-east-1 --stack {stack}`."
+        )
     if not isinstance(region, str) or not re.fullmatch(REGION, region):
         raise SettingsError(
             f"{source}: invalid value for aws:region: {region!r}. "
@@ -154,7 +176,7 @@ def load(
         domain_name=domain,
         hosted_zone_name=zone,
         network=_network(root.section("network")),
-        image=_image(root.section("image"), commit_sha),
+        image=_image(root.section("image"), commit_sha, stack, region),
         service=_service(root.section("service")),
         app=_app(root.section("app")),
         load_balancer=_load_balancer(root.section("loadBalancer")),
@@ -166,6 +188,13 @@ def load(
         openai_api_key_set=own.get("openaiApiKey") not in (None, ""),
     )
     root.finish()
+    if settings.load_balancer.ip_address_type == "dualstack" and settings.network.mode == "create":
+        raise SettingsError(
+            f"{source}: invalid value for {PROJECT}:loadBalancer.ipAddressType: 'dualstack'. "
+            f"Allowed: ipv4 with {PROJECT}:network.mode create, because the VPC it creates "
+            "has no IPv6 subnets; dualstack needs an existing VPC whose public subnets have "
+            "IPv6 ranges."
+        )
     if not settings.app.use_local_llm and not settings.openai_api_key_set:
         raise SettingsError(
             f"{source}: missing required secret {PROJECT}:openaiApiKey while "
@@ -199,7 +228,7 @@ def _network(r: SectionReader) -> NetworkSettings:
                 private,
                 f"subnets that are not also public ({overlap[0]} is in both lists)",
             )
-        r.finish()
+        r.finish(elsewhere=dict.fromkeys(CREATE_ONLY_NETWORK_KEYS, "with mode: create"))
         return NetworkSettings(
             mode="existing",
             vpc_id=vpc_id,
@@ -209,9 +238,13 @@ def _network(r: SectionReader) -> NetworkSettings:
     cidr = r.string(
         "cidrBlock",
         "10.0.0.0/16",
-        pattern=r"(10|172|192)\.\d{1,3}\.\d{1,3}\.\d{1,3}/(1[6-9]|2[0-4])",
+        pattern=r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}/\d{1,2}",
         hint="a private IPv4 CIDR block from /16 to /24, e.g. 10.20.0.0/16",
     )
+    try:
+        check_cidr_block(cidr)
+    except ComponentInputError as error:
+        raise r.fail("cidrBlock", cidr, error.allowed) from None
     settings = NetworkSettings(
         mode="create",
         cidr_block=cidr,
@@ -222,11 +255,12 @@ def _network(r: SectionReader) -> NetworkSettings:
             allowed=("single", "one_per_az"),
         ),
     )
-    r.finish()
+    r.finish(elsewhere=dict.fromkeys(EXISTING_ONLY_NETWORK_KEYS, "with mode: existing"))
     return settings
 
 
-def _image(r: SectionReader, commit_sha: str) -> ImageSettings:
+def _image(r: SectionReader, commit_sha: str, stack: str, region: str) -> ImageSettings:
+    repository = f"{PROJECT}-{stack}"
     uri = r.optional_string(
         "uri",
         pattern=IMAGE_DIGEST_URI,
@@ -234,7 +268,12 @@ def _image(r: SectionReader, commit_sha: str) -> ImageSettings:
     )
     settings = ImageSettings(
         uri=uri,
-        context=r.string("context", "app"),
+        context=r.string(
+            "context",
+            "app",
+            pattern=r"(?!.*(^|/)\.\.(/|$))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*",
+            hint="a folder inside the project, relative to it, e.g. app",
+        ),
         platform=r.string(
             "platform",
             "linux/amd64",  # type: ignore[arg-type]
@@ -242,32 +281,46 @@ def _image(r: SectionReader, commit_sha: str) -> ImageSettings:
         ),
         keep_tagged_images=r.integer("keepTaggedImages", 30, minimum=1, maximum=1000),
         untagged_expiry_days=r.integer("untaggedExpiryDays", 7, minimum=1, maximum=365),
+        repository_name=repository,
         tag=commit_sha,
     )
     r.finish()
-    if uri is None and not re.fullmatch(GIT_SHA, commit_sha or ""):
+    if uri is not None:
+        # The execution role may pull only from this stack's repository.
+        expected = rf"\d{{12}}\.dkr\.ecr\.{re.escape(region)}\.amazonaws\.com/{repository}@.*"
+        if not re.fullmatch(expected, uri):
+            raise r.fail(
+                "uri",
+                uri,
+                f"an image in this stack's repository, "
+                f"<account>.dkr.ecr.{region}.amazonaws.com/{repository}@sha256:<digest>",
+            )
+    # The built image is tagged with the commit, and the app reports it (COMMIT_SHA) in
+    # both modes, so a prebuilt image needs the commit it was built from too.
+    if not re.fullmatch(GIT_SHA, commit_sha or ""):
         raise SettingsError(
-            f"{r.source}: cannot tag the image built for {r.path}: no commit SHA found "
-            f"(got {commit_sha!r}). Set COMMIT_SHA to the 7-40 hex digit commit, run from a "
-            f"git checkout, or set {r.key('uri')} to a prebuilt image."
+            f"{r.source}: no commit SHA found for {r.path} (got {commit_sha!r}). Set "
+            "COMMIT_SHA to the 7-40 hex digit commit the image is built from, or run from "
+            "a git checkout."
         )
     return settings
 
 
 def _service(r: SectionReader) -> ServiceSettings:
-    from components.fargate_sizes import validate_task_size
-
-    cpu = r.integer("cpu", 512, allowed=(256, 512, 1024, 2048, 4096, 8192, 16384))
+    cpu = r.integer("cpu", 512, allowed=tuple(FARGATE_MEMORY_MIB_BY_CPU))
     memory = r.integer("memoryMiB", 1024, minimum=512, maximum=122880)
-    try:
-        validate_task_size(cpu, memory)
-    except ValueError as error:
-        raise r.fail("memoryMiB", memory, f"a Fargate memory size for cpu {cpu}: {error}") from None
+    sizes = FARGATE_MEMORY_MIB_BY_CPU[cpu]
+    if memory not in sizes:
+        if len(sizes) <= 4:
+            choices = "one of " + ", ".join(str(size) for size in sizes)
+        else:
+            choices = f"{sizes[0]} to {sizes[-1]} in steps of {sizes[1] - sizes[0]}"
+        raise r.fail("memoryMiB", memory, f"with cpu {cpu}, {choices} (Fargate task sizes)")
     min_tasks = r.integer("minTasks", 2, minimum=1, maximum=100)
     max_tasks = r.integer("maxTasks", 4, minimum=1, maximum=100)
     if max_tasks < min_tasks:
         raise r.fail("maxTasks", max_tasks, f"at least minTasks ({min_tasks})")
-    requests = r.raw.get("requestsPerTarget", 1000)
+    requests = r.integer("requestsPerTarget", 1000, minimum=0, maximum=100000)
     settings = ServiceSettings(
         cpu=cpu,
         memory_mib=memory,
@@ -275,25 +328,27 @@ def _service(r: SectionReader) -> ServiceSettings:
         max_tasks=max_tasks,
         cpu_target_percent=r.integer("cpuTargetPercent", 60, minimum=10, maximum=95),
         memory_target_percent=r.integer("memoryTargetPercent", 75, minimum=10, maximum=95),
-        requests_per_target=(
-            None
-            if requests in (0, "0")
-            else r.integer("requestsPerTarget", 1000, minimum=1, maximum=100000)
-        ),
+        # 0 turns request-count scaling off.
+        requests_per_target=requests or None,
         container_port=r.integer("containerPort", 8000, minimum=1024, maximum=65535),
         health_check_grace_seconds=r.integer(
             "healthCheckGraceSeconds", 60, minimum=0, maximum=2147483647
         ),
-        stop_timeout_seconds=r.integer("stopTimeoutSeconds", 30, minimum=2, maximum=120),
+        # Fargate's maximum is 120 s; below the app's drain time, ECS would kill the
+        # process while it still finishes in-flight requests.
+        stop_timeout_seconds=r.integer(
+            "stopTimeoutSeconds", 30, minimum=APP_SHUTDOWN_GRACE_SECONDS + 5, maximum=120
+        ),
         log_retention_days=r.integer("logRetentionDays", 30, allowed=LOG_RETENTION_DAYS),
     )
-    r.consumed.add("requestsPerTarget")
     r.finish()
     return settings
 
 
 def _app(r: SectionReader) -> AppSettings:
-    url = r"https?://[^\s/$.?#][^\s]*"
+    # No user:password@ part: credentials belong in secrets, not in a plain setting.
+    url = r"https?://[^\s/$.?#@][^\s@]*"
+    https_url = r"https://[^\s/$.?#@][^\s@]*"
     settings = AppSettings(
         log_level=r.string(
             "logLevel",
@@ -308,7 +363,10 @@ def _app(r: SectionReader) -> AppSettings:
             hint="a model name such as gpt-4o-mini",
         ),
         openai_base_url=r.string(
-            "openaiBaseUrl", "https://api.openai.com/v1", pattern=url, hint="an http(s) URL"
+            "openaiBaseUrl",
+            "https://api.openai.com/v1",
+            pattern=https_url,
+            hint="an https URL without credentials (the API key travels in a header)",
         ),
         ollama_model=r.string(
             "ollamaModel",
@@ -316,7 +374,9 @@ def _app(r: SectionReader) -> AppSettings:
             pattern=r"[A-Za-z0-9._:/-]{1,100}",
             hint="a model name such as llama3.1",
         ),
-        ollama_base_url=r.optional_string("ollamaBaseUrl", pattern=url, hint="an http(s) URL")
+        ollama_base_url=r.optional_string(
+            "ollamaBaseUrl", pattern=url, hint="an http(s) URL without credentials"
+        )
         or "",
         files_bucket=r.optional_string(
             "filesBucket", pattern=S3_BUCKET, hint="an S3 bucket name (3-63 lower-case characters)"
@@ -324,8 +384,9 @@ def _app(r: SectionReader) -> AppSettings:
         files_prefix=r.string(
             "filesPrefix",
             "",
-            pattern=r"([^/\s][^\s]*/)?",
-            hint="an S3 key prefix ending in '/', without a leading '/'",
+            pattern=r"([A-Za-z0-9!_*'()-][A-Za-z0-9!_.*'()-]*/){0,10}",
+            hint="an S3 key prefix of path segments, each ending in '/', without a leading "
+            "'/', '.' or '..' segments, e.g. shared/",
         ),
     )
     r.finish()
@@ -341,7 +402,12 @@ def _app(r: SectionReader) -> AppSettings:
 def _load_balancer(r: SectionReader) -> LoadBalancerSettings:
     settings = LoadBalancerSettings(
         deletion_protection=r.boolean("deletionProtection", True),
-        idle_timeout_seconds=r.integer("idleTimeoutSeconds", 60, minimum=1, maximum=4000),
+        # The app closes idle connections after APP_KEEP_ALIVE_SECONDS; a longer ALB idle
+        # timeout makes the ALB reuse closed connections and answer 502. The minimum leaves
+        # room for a slow LLM answer (the app waits up to 25 s).
+        idle_timeout_seconds=r.integer(
+            "idleTimeoutSeconds", 60, minimum=30, maximum=APP_KEEP_ALIVE_SECONDS - 5
+        ),
         deregistration_delay_seconds=r.integer(
             "deregistrationDelaySeconds", 30, minimum=0, maximum=3600
         ),
@@ -359,9 +425,13 @@ def _database(r: SectionReader) -> DatabaseSettings:
     enabled = r.boolean("enabled", False)
     allocated = r.integer("allocatedStorageGiB", 20, minimum=20, maximum=65536)
     maximum = r.integer("maxAllocatedStorageGiB", 100, minimum=20, maximum=65536)
-    if maximum < allocated:
+    # RDS storage autoscaling needs the ceiling at least 10 % above the allocated size.
+    least = -(-allocated * 11 // 10)
+    if maximum < least:
         raise r.fail(
-            "maxAllocatedStorageGiB", maximum, f"at least allocatedStorageGiB ({allocated})"
+            "maxAllocatedStorageGiB",
+            maximum,
+            f"at least {least}, 10 % above allocatedStorageGiB ({allocated})",
         )
     settings = DatabaseSettings(
         enabled=enabled,

@@ -34,6 +34,8 @@ class ImageSettings:
     platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
     keep_tagged_images: int = 30
     untagged_expiry_days: int = 7
+    repository_name: str = ""
+    """ECR repository name, `webstack-<stack>`, fixed so CI knows the URL before a deploy."""
     tag: str = ""
     """Git commit SHA the build is tagged with (from COMMIT_SHA, BITBUCKET_COMMIT or git)."""
 

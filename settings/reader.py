@@ -8,12 +8,11 @@ silently ignored.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pulumi
 
-T = TypeVar("T")
 _MISSING: Any = object()
 
 
@@ -21,9 +20,17 @@ class SettingsError(pulumi.RunError):
     """An invalid stack setting. Pulumi prints a `RunError` without a traceback."""
 
 
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]*@")
+
+
 def describe(value: object) -> str:
-    """Render a received value for an error message; secrets never reach this function."""
-    return repr(value)
+    """Render a received value for an error message, with URL credentials masked.
+
+    Secret config keys never reach this function; a password written into a URL of a
+    plain key would, so `user:password@` is shown as `***@`.
+    """
+    text = repr(value)
+    return _URL_CREDENTIALS.sub("***@", text)
 
 
 class SectionReader:
@@ -59,7 +66,13 @@ class SectionReader:
 
     def _get(self, name: str, default: Any) -> Any:
         self.consumed.add(name)
-        if name in self.raw and self.raw[name] is not None:
+        if name in self.raw and self.raw[name] is None:
+            # An explicit null is more likely a mistake than a request for the default.
+            raise SettingsError(
+                f"{self.source}: {self.key(name)} has no value (null). "
+                "Set a value, or remove the key to use its default."
+            )
+        if name in self.raw:
             return self.raw[name]
         if default is _MISSING:
             raise SettingsError(
@@ -85,7 +98,7 @@ class SectionReader:
         elif isinstance(value, int):
             number = value
         elif (isinstance(value, float) and value.is_integer()) or (
-            isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip())
+            isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value.strip())
         ):
             number = int(value)
         if allowed is not None:
@@ -121,6 +134,9 @@ class SectionReader:
     ) -> str:
         """Read a string, optionally checked against a full-match regex or a list of values."""
         value = self._get(name, default)
+        if allowed is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            # A version such as 7.0 or 16 written without quotes arrives as a number.
+            value = str(value)
         if not isinstance(value, str):
             raise self.fail(name, value, hint or "a string")
         if allowed is not None and value not in allowed:
@@ -155,17 +171,19 @@ class SectionReader:
         self.consumed.add(name)
         return SectionReader(self.source, self.key(name), self.raw.get(name))
 
-    def checked(self, name: str, value: T, check: Callable[[T], None], allowed: str) -> T:
-        """Run a component's own validator and re-raise its error under this stack key."""
-        try:
-            check(value)
-        except ValueError as error:
-            raise self.fail(name, value, f"{allowed} ({error})") from None
-        return value
+    def finish(self, elsewhere: Mapping[str, str] | None = None) -> None:
+        """Reject keys that no read consumed, so a misspelt key cannot be ignored silently.
 
-    def finish(self) -> None:
-        """Reject keys that no read consumed, so a misspelt key cannot be ignored silently."""
+        `elsewhere` maps keys that are valid only in another mode of this mapping to that
+        mode, so the message can say why such a key does not apply.
+        """
         unknown = sorted(set(self.raw) - self.consumed)
+        for name in unknown:
+            if elsewhere and name in elsewhere:
+                raise SettingsError(
+                    f"{self.source}: {self.key(name)} applies only {elsewhere[name]}; "
+                    "remove it here."
+                )
         if unknown:
             known = ", ".join(sorted(self.consumed)) or "none"
             raise SettingsError(

@@ -1,6 +1,7 @@
 """The offline plan: both stacks render whole, invented values are marked, bad config exits 2."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -121,15 +122,10 @@ def test_image_is_tagged_with_the_commit(staging):
 
 
 def test_openai_key_is_a_secrets_manager_secret(prod):
-    version = next(
-        r
-        for r in prod.resources
-        if r.type == "aws:secretsmanager/secretVersion:SecretVersion" and r.name == "openai-api-key"
-    )
-    assert (
-        to_document(prod)["resources"][prod.resources.index(version)]["inputs"]["secretString"]
-        == SECRET_MARK
-    )
+    versions = [r for r in to_document(prod)["resources"]
+                if r["type"] == "aws:secretsmanager/secretVersion:SecretVersion"
+                and r["name"] == "openai-api-key"]
+    assert [v["inputs"]["secretString"] for v in versions] == [SECRET_MARK]
 
 
 def test_computed_outputs_are_marked(staging):
@@ -146,7 +142,11 @@ def test_plain_outputs_are_not_marked(staging):
 def test_json_document_shape(staging):
     document = to_document(staging)
     assert set(document) == {"stack", "resources", "outputs"}
-    assert set(document["resources"][0]) == {"type", "name", "parent", "inputs"}
+    assert set(document["resources"][0]) == {"type", "name", "parent", "inputs", "options"}
+
+
+def test_json_document_is_stable_between_runs(staging):
+    assert json.dumps(to_document(staging)) == json.dumps(to_document(render("staging")))
 
 
 def test_tree_nests_children_under_components(staging):
@@ -166,7 +166,7 @@ def test_bad_config_file_raises_before_rendering(tmp_path):
     bad.write_text(yaml.safe_dump(config))
     with pytest.raises(
         PlanConfigError,
-        match=r"^Pulumi\.bad\.yaml: invalid value for "
+        match=r"^/.*/Pulumi\.bad\.yaml: invalid value for "
         r"webstack:service\.cpu: 300\.",
     ):
         render("prod", bad)
@@ -187,7 +187,7 @@ def test_cli_config_error_exits_2_without_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (
-        "error: Pulumi.prod.yaml: invalid value for webstack:database.multiAz: 'maybe'. "
+        f"error: {bad}: invalid value for webstack:database.multiAz: 'maybe'. "
         "Allowed: true or false.\n"
     )
 
@@ -274,3 +274,50 @@ def test_held_release_keeps_service_on_its_task_definition(tmp_path):
 def test_rollout_updates_service_task_definition(prod):
     service = resource(prod, "aws:ecs/service:Service", "web-service")
     assert service.ignore_changes == ("desiredCount",)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"config:\n  aws:region: us-east-1\n  aws:region: eu-west-1\n",
+         r"invalid YAML at line 3, column 3: duplicate key 'aws:region'"),
+        (b"config:\n  webstack:domainName: [unclosed\n", r"invalid YAML at line 3"),
+        (b"config:\n  webstack:domainName: caf\xe9.example.com\n", r"not UTF-8 text"),
+        (b"config:\n  1: 2\n", r"invalid key 1 under config"),
+        (b"config:\n  webstack:app:\n    openaiModel: 2024-01-01\n",
+         r"invalid value for webstack:app: .*quote dates"),
+        (b"config:\n  webstack:domainName: ~\n", r"webstack:domainName has no value \(null\)"),
+        (b"- a\n- b\n", r"expected a mapping with a `config` mapping inside"),
+    ],
+)
+def test_cli_unreadable_stack_file_exits_2(tmp_path, capsys, content, message):
+    from tools.plan import main
+
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_bytes(content)
+    assert main(["prod", "--config-file", str(stack_file)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert re.search(r"^error: /.*Pulumi\.prod\.yaml: " + message, error)
+
+
+def test_cli_directory_as_stack_file_exits_2(tmp_path, capsys):
+    from tools.plan import main
+
+    assert main(["prod", "--config-file", str(tmp_path)]) == 2
+    assert "cannot read the stack file: Is a directory" in capsys.readouterr().err
+
+
+def test_prebuilt_image_of_other_account_exits_2(tmp_path, capsys):
+    from tools.plan import main
+
+    config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    config["config"]["webstack:image"] = {
+        "uri": f"999999999999.dkr.ecr.us-east-1.amazonaws.com/webstack-prod@sha256:{'a' * 64}"
+    }
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(yaml.safe_dump(config))
+    assert main(["prod", "--config-file", str(stack_file)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "EcrRepo: invalid prebuilt_image_uri=" in error

@@ -73,8 +73,8 @@ def test_image_tag_is_commit_sha():
             "service",
             "memoryMiB",
             8192,
-            r"webstack:service\.memoryMiB: 8192\. Allowed: a Fargate "
-            r"memory size for cpu 512",
+            r"webstack:service\.memoryMiB: 8192\. Allowed: with cpu "
+            r"512, one of 1024, 2048, 3072, 4096 \(Fargate task sizes\)",
         ),
         (
             "service",
@@ -132,7 +132,7 @@ def test_storage_maximum_below_allocated_rejected():
     with pytest.raises(
         SettingsError,
         match=r"maxAllocatedStorageGiB: 50\. Allowed: at least "
-        r"allocatedStorageGiB \(100\)",
+        r"110, 10 % above allocatedStorageGiB \(100\)",
     ):
         load("prod", encoded, commit_sha=SHA)
 
@@ -169,7 +169,7 @@ def test_domain_with_scheme_rejected():
 def test_region_required():
     config = stack_config("prod")
     del config["aws:region"]
-    with pytest.raises(SettingsError, match=r"invalid value for aws:region: None"):
+    with pytest.raises(SettingsError, match=r"missing required key aws:region\."):
         load("prod", config, commit_sha=SHA)
 
 
@@ -199,18 +199,35 @@ def test_local_llm_needs_ollama_url():
 
 
 def test_build_without_commit_rejected():
-    with pytest.raises(SettingsError, match=r"cannot tag the image .* no commit SHA found"):
+    with pytest.raises(SettingsError, match=r"no commit SHA found for webstack:image"):
         load("prod", stack_config("prod"), commit_sha="")
 
 
-def test_prebuilt_image_needs_no_commit():
+def test_prebuilt_image_still_needs_commit():
     digest = "1" * 64
-    config = with_value(
-        "prod", "image", "uri", f"123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:{digest}"
-    )
+    config = with_value("prod", "image", "uri",
+                        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/webstack-prod@sha256:{digest}")
     encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
-    s = load("prod", encoded, commit_sha="")
-    assert s.image.uri.endswith(digest)
+    with pytest.raises(SettingsError, match=r"no commit SHA found"):
+        load("prod", encoded, commit_sha="")
+
+
+def test_prebuilt_image_in_stack_repository_accepted():
+    digest = "1" * 64
+    uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/webstack-prod@sha256:{digest}"
+    config = with_value("prod", "image", "uri", uri)
+    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    assert load("prod", encoded, commit_sha=SHA).image.uri == uri
+
+
+def test_prebuilt_image_in_other_repository_rejected():
+    uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:{'1' * 64}"
+    config = with_value("prod", "image", "uri", uri)
+    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    with pytest.raises(SettingsError, match=r"image\.uri: .*Allowed: an image in this stack's "
+                                            r"repository, <account>\.dkr\.ecr\.us-east-1"
+                                            r"\.amazonaws\.com/webstack-prod@sha256"):
+        load("prod", encoded, commit_sha=SHA)
 
 
 def test_existing_network_requires_two_private_subnets():
@@ -242,7 +259,8 @@ def test_relaxation_without_reason_rejected():
 def test_relaxation_in_prod_rejected():
     config = stack_config("prod")
     config["webstack:relaxations"] = json.dumps({"rds-multi-az": "saves money in production"})
-    with pytest.raises(SettingsError, match=r"relaxes \['rds-multi-az'\] in the prod stack"):
+    with pytest.raises(SettingsError, match=r"relaxes \[.rds-multi-az.\] in the production "
+                                            r"stack prod,"):
         load("prod", config, commit_sha=SHA)
 
 
@@ -270,3 +288,65 @@ def test_hold_service_task_definition_rejects_non_boolean():
     with pytest.raises(SettingsError, match=r"webstack:holdServiceTaskDefinition: 'hold'\. "
                                             r"Allowed: true or false"):
         load("prod", config, commit_sha=SHA)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("network", "cidrBlock", "10.999.0.0/16", r"cidrBlock: '10\.999\.0\.0/16'\. Allowed: "
+                                                  r"expected an IPv4 network"),
+        ("network", "cidrBlock", "10.20.0.1/16", r"clear the host bits"),
+        ("network", "vpcId", "vpc-0123456789abcdef0", r"webstack:network\.vpcId applies only "
+                                                      r"with mode: existing"),
+        ("service", "requestsPerTarget", False, r"requestsPerTarget: False"),
+        ("service", "stopTimeoutSeconds", 10, r"stopTimeoutSeconds: 10\. Allowed: a whole "
+                                              r"number from 30 to 120"),
+        ("loadBalancer", "idleTimeoutSeconds", 120, r"idleTimeoutSeconds: 120\. Allowed: a "
+                                                    r"whole number from 30 to 60"),
+        ("loadBalancer", "ipAddressType", "dualstack", r"ipAddressType: 'dualstack'\. Allowed: "
+                                                       r"ipv4 with webstack:network\.mode create"),
+        ("app", "openaiBaseUrl", "http://api.example.com/v1", r"openaiBaseUrl: "
+                                                              r"'http://api\.example\.com/v1'"),
+        (
+            "app",
+            "ollamaBaseUrl",
+            "http://u:pw@ollama.example.com",  # pragma: allowlist secret
+            r"'http://\*\*\*@ollama",
+        ),
+        ("app", "filesPrefix", "a/../", r"filesPrefix: 'a/\.\./'"),
+        ("image", "context", "../outside", r"context: '\.\./outside'"),
+        ("database", "enabled", None, r"webstack:database\.enabled has no value \(null\)"),
+    ],
+)
+def test_stricter_value_rejected(section, key, value, message):
+    config = with_value("prod", section, key, value)
+    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    with pytest.raises(SettingsError, match=r"^Pulumi\.prod\.yaml: .*" + message):
+        load("prod", encoded, commit_sha=SHA)
+
+
+def test_engine_version_as_yaml_number_accepted():
+    config = with_value("prod", "cache", "engineVersion", 7.0)
+    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    assert load("prod", encoded, commit_sha=SHA).cache.engine_version == "7.0"
+
+
+@pytest.mark.parametrize("stack", ["Prod", "my_stack", "qa.1", ""])
+def test_invalid_stack_name_rejected(stack):
+    with pytest.raises(SettingsError, match=r"invalid stack name"):
+        load(stack, stack_config("prod"), source="Pulumi.x.yaml", commit_sha=SHA)
+
+
+def test_app_timing_constants_match_app():
+    from app.config import Tuning
+    from settings.load import APP_KEEP_ALIVE_SECONDS, APP_SHUTDOWN_GRACE_SECONDS
+
+    assert Tuning().keep_alive_seconds == APP_KEEP_ALIVE_SECONDS
+    assert Tuning().shutdown_grace_seconds == APP_SHUTDOWN_GRACE_SECONDS
+
+
+def test_relaxation_in_second_production_region_rejected():
+    config = stack_config("prod")
+    config["webstack:relaxations"] = json.dumps({"rds-multi-az": "saves money in production"})
+    with pytest.raises(SettingsError, match=r"in the production stack prod-eu,"):
+        load("prod-eu", config, commit_sha=SHA)

@@ -30,16 +30,15 @@ CASES = [
     ("service", {"containerPort": 65535}),
     ("service", {"healthCheckGraceSeconds": 0}),
     ("service", {"healthCheckGraceSeconds": 2147483647}),
-    ("service", {"stopTimeoutSeconds": 2}),
+    ("service", {"stopTimeoutSeconds": 30}),
     ("service", {"stopTimeoutSeconds": 120}),
     ("service", {"logRetentionDays": 1}),
     ("service", {"logRetentionDays": 3653}),
-    ("loadBalancer", {"idleTimeoutSeconds": 1, "deregistrationDelaySeconds": 0}),
-    ("loadBalancer", {"idleTimeoutSeconds": 4000, "deregistrationDelaySeconds": 3600}),
-    ("loadBalancer", {"ipAddressType": "dualstack"}),
+    ("loadBalancer", {"idleTimeoutSeconds": 30, "deregistrationDelaySeconds": 0}),
+    ("loadBalancer", {"idleTimeoutSeconds": 60, "deregistrationDelaySeconds": 3600}),
     ("database", {"backupRetentionDays": 1}),
     ("database", {"backupRetentionDays": 35}),
-    ("database", {"allocatedStorageGiB": 65536, "maxAllocatedStorageGiB": 65536}),
+    ("database", {"allocatedStorageGiB": 59578, "maxAllocatedStorageGiB": 65536}),
     ("database", {"engineVersion": "14", "instanceClass": "db.r7g.large"}),
     ("database", {"engineVersion": "17"}),
     ("database", {"databaseName": "d" * 63, "masterUsername": "u" * 63}),
@@ -99,3 +98,20 @@ def test_prebuilt_image_in_stack_repository_renders(tmp_path):
     plan = render("prod", stack_file)
     assert plan.outputs["imageUri"] == f"{repository_url}@sha256:{'a' * 64}"
     assert [r for r in plan.resources if r.type == "docker:index/image:Image"] == []
+
+
+def test_dualstack_on_existing_network_adds_aaaa(tmp_path):
+    document = copy.deepcopy(PROD)
+    document["config"]["webstack:network"] = {
+        "mode": "existing",
+        "vpcId": "vpc-0123456789abcdef0",
+        "publicSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        "privateSubnetIds": ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"],
+    }
+    document["config"]["webstack:loadBalancer"]["ipAddressType"] = "dualstack"
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(yaml.safe_dump(document))
+    plan = render("prod", stack_file)
+    records = sorted(r.inputs["type"] for r in plan.resources
+                     if r.type == "aws:route53/record:Record" and r.name in ("web-a", "web-aaaa"))
+    assert records == ["A", "AAAA"]

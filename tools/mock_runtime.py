@@ -344,7 +344,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
     # -- queries for tests -----------------------------------------------------------------
 
     def of_type(self, typ: str) -> list[Recorded]:
-        """Return every recorded resource of one type token, in declaration order."""
+        """Return every recorded resource of one type token, in registration order."""
         return [r for r in self.records if r.type == typ]
 
     def find(self, typ: str, name: str) -> Recorded:

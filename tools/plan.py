@@ -44,7 +44,7 @@ class Plan:
     stack: str
     source: str
     resources: list[Any]
-    """`tools.mock_runtime.Recorded` entries in declaration order."""
+    """`tools.mock_runtime.Recorded` entries in registration order, which varies between runs."""
     outputs: dict[str, Any]
     computed: set[str] = field(default_factory=set)
     looked_up: set[str] = field(default_factory=set)
@@ -52,44 +52,103 @@ class Plan:
     """Secret keys the stack file does not hold, rendered with a placeholder."""
 
 
-def read_stack_file(path: Path) -> dict[str, Any]:
-    """Read a `Pulumi.<stack>.yaml` file and return its `config` mapping."""
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that rejects a key given twice in one mapping, as the Pulumi CLI does."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, list | dict):
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def source_name(path: Path, given: bool) -> str:
+    """How messages name a stack file: its name, or the path given on the command line."""
+    return str(path) if given else path.name
+
+
+def read_stack_document(path: Path, source: str | None = None) -> dict[str, Any]:
+    """Read and check a stack file; return the whole document. Raises PlanConfigError."""
+    source = source or path.name
     try:
-        document = yaml.safe_load(path.read_text())
+        text = path.read_text(encoding="utf-8")
+        document = yaml.load(text, Loader=_StrictLoader)
     except FileNotFoundError:
-        raise PlanConfigError(f"{path.name}: stack file not found at {path}") from None
-    except yaml.YAMLError as error:
-        raise PlanConfigError(f"{path.name}: not valid YAML: {error}") from None
+        raise PlanConfigError(f"{source}: stack file not found at {path}") from None
+    except UnicodeDecodeError as error:
+        raise PlanConfigError(f"{source}: not UTF-8 text ({error.reason} at byte "
+                              f"{error.start})") from None
+    except OSError as error:
+        raise PlanConfigError(f"{source}: cannot read the stack file: {error.strerror}") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise PlanConfigError(f"{source}: invalid YAML{where}: {error.problem}") from None
+    except (yaml.YAMLError, RecursionError) as error:
+        raise PlanConfigError(f"{source}: invalid YAML: {error}") from None
     if document is None:
         document = {}
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
-        raise PlanConfigError(f"{path.name}: expected a mapping with a `config` mapping inside")
-    return document.get("config") or {}
+        raise PlanConfigError(f"{source}: expected a mapping with a `config` mapping inside")
+    return document
+
+
+def read_stack_file(path: Path, source: str | None = None) -> dict[str, Any]:
+    """Read a `Pulumi.<stack>.yaml` file and return its `config` mapping."""
+    return read_stack_document(path, source).get("config") or {}
+
+
+def _encode(key: str, value: Any, source: str) -> str:
+    """Encode one value as the CLI passes it: JSON for objects and lists, text otherwise."""
+    if value is None:
+        raise PlanConfigError(
+            f"{source}: {key} has no value (null). Set a value, or remove the key."
+        )
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    if isinstance(value, dict | list):
+        try:
+            return json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            pass
+    raise PlanConfigError(
+        f"{source}: invalid value for {key}: {value!r:.80}. Allowed: strings, numbers, "
+        "booleans, and lists and mappings of them (quote dates and other YAML types)."
+    )
 
 
 def to_cli_config(
-    config: dict[str, Any], secret_keys: Sequence[str]
+    config: dict[str, Any], secret_keys: Sequence[str], source: str = "stack file"
 ) -> tuple[dict[str, str], list[str], list[str]]:
     """Encode stack file values as the Pulumi CLI passes them to a program.
 
     Objects and lists become JSON strings; `secure:` values and the program's secret keys
     that the file does not hold become a placeholder marked secret. Returns the config map,
-    the secret keys, and the keys given a placeholder.
+    the secret keys, and the keys given a placeholder. Raises PlanConfigError for a key
+    that is not a string or a value the CLI could not pass.
     """
     encoded: dict[str, str] = {}
     secrets: list[str] = []
     placeholders: list[str] = []
     for key, value in config.items():
+        if not isinstance(key, str) or not key:
+            raise PlanConfigError(f"{source}: invalid key {key!r} under config. "
+                                  "Allowed: names such as webstack:service or aws:region.")
         full_key = key if ":" in key else f"{PROJECT}:{key}"
         if isinstance(value, dict) and set(value) == {"secure"}:
             encoded[full_key] = SECRET_PLACEHOLDER
             secrets.append(full_key)
-        elif isinstance(value, dict | list):
-            encoded[full_key] = json.dumps(value)
-        elif isinstance(value, bool):
-            encoded[full_key] = "true" if value else "false"
         else:
-            encoded[full_key] = str(value)
+            encoded[full_key] = _encode(full_key, value, source)
     for key in secret_keys:
         full_key = f"{PROJECT}:{key}"
         if full_key not in encoded:
@@ -97,6 +156,20 @@ def to_cli_config(
             secrets.append(full_key)
             placeholders.append(full_key)
     return encoded, secrets, placeholders
+
+
+def _component_error(error: BaseException) -> BaseException | None:
+    """The ComponentInputError behind an error raised inside an `apply`, if there is one."""
+    from components.errors import ComponentInputError
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ComponentInputError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def render(stack: str, config_file: Path | None = None, commit_sha: str | None = None) -> Plan:
@@ -113,8 +186,9 @@ def render(stack: str, config_file: Path | None = None, commit_sha: str | None =
     from tools import mock_runtime
 
     path = config_file or ROOT / f"Pulumi.{stack}.yaml"
-    config = read_stack_file(path)
-    encoded, secret_keys, placeholders = to_cli_config(config, SECRET_KEYS)
+    source = source_name(path, config_file is not None)
+    config = read_stack_file(path, source)
+    encoded, secret_keys, placeholders = to_cli_config(config, SECRET_KEYS, source)
     region = encoded.get("aws:region", "us-east-1")
 
     mocks = mock_runtime.RecordingMocks(region=region)
@@ -125,11 +199,19 @@ def render(stack: str, config_file: Path | None = None, commit_sha: str | None =
 
     previous = {name: os.environ.get(name) for name in ("COMMIT_SHA", "WEBSTACK_CONFIG_SOURCE")}
     os.environ["COMMIT_SHA"] = commit_sha or "0" * 40
-    os.environ["WEBSTACK_CONFIG_SOURCE"] = path.name
+    # Tells settings.load which file to name in messages; the CLI never sets it.
+    os.environ["WEBSTACK_CONFIG_SOURCE"] = source
     try:
         mock_runtime.run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
     except SettingsError as error:
         raise PlanConfigError(str(error)) from None
+    except Exception as error:
+        # A component check that needs a deploy-time value runs inside `apply`, and the
+        # runtime wraps its error; the plan reports it like any other invalid value.
+        cause = _component_error(error)
+        if cause is None:
+            raise
+        raise PlanConfigError(f"{source}: {cause}") from None
     finally:
         for name, value in previous.items():
             if value is None:
@@ -147,7 +229,7 @@ def render(stack: str, config_file: Path | None = None, commit_sha: str | None =
 
     return Plan(
         stack=stack,
-        source=path.name,
+        source=source,
         resources=list(mocks.records),
         outputs=outputs,
         computed=set(mocks.computed),
@@ -205,24 +287,43 @@ def _json_document(value: str) -> Any | None:
         return None
 
 
+def _sorted(value: Any) -> Any:
+    """Sort mapping keys at every depth; list order is kept because it can matter."""
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
 def to_document(plan: Plan) -> dict[str, Any]:
     """Build the `--json` form.
 
-    Shape: `{"stack", "resources": [{"type", "name", "parent", "inputs"}], "outputs"}`.
+    Shape: `{"stack", "resources": [{"type", "name", "parent", "inputs", "options"}],
+    "outputs"}`. Resources are sorted by parent, type and name, and keys alphabetically,
+    because the mock runtime registers resources on several threads and their order varies
+    between runs; sorted output can be compared with `diff`. `options` lists the resource
+    options a plan reader needs (`ignoreChanges`, `protect`) and is empty when none is set.
     """
     marker = Marker(plan.computed, plan.looked_up)
+    resources = []
+    for r in sorted(plan.resources, key=lambda r: (r.parent or "", r.type, r.name)):
+        options: dict[str, Any] = {}
+        if r.ignore_changes:
+            options["ignoreChanges"] = list(r.ignore_changes)
+        if r.protect:
+            options["protect"] = True
+        resources.append({
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent,
+            "inputs": _sorted(marker.value(r.inputs)),
+            "options": options,
+        })
     return {
         "stack": plan.stack,
-        "resources": [
-            {
-                "type": r.type,
-                "name": r.name,
-                "parent": r.parent,
-                "inputs": marker.value(r.inputs),
-            }
-            for r in plan.resources
-        ],
-        "outputs": marker.value(plan.outputs),
+        "resources": resources,
+        "outputs": _sorted(marker.value(plan.outputs)),
     }
 
 
@@ -254,6 +355,8 @@ def to_tree(plan: Plan, full: bool = False) -> str:
             lines.append(f"{indent}+ {resource['type']}  {resource['name']}")
             for key, value in resource["inputs"].items():
                 lines.append(f"{indent}      {key}: {_format_scalar(value, width)}")
+            for key, value in resource["options"].items():
+                lines.append(f"{indent}      (option) {key}: {_format_scalar(value, width)}")
             walk(f"{resource['type']}::{resource['name']}", depth + 1)
 
     walk(None, 0)

@@ -18,8 +18,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from policy.context import RuleContext
 from policy.evaluate import Violation, evaluate
 from policy.relaxations import RelaxationError, read_relaxations
@@ -63,11 +61,13 @@ def stack_file_path(stack: str, config_file: Path | None) -> Path:
 def load_context(stack: str, config_file: Path | None) -> RuleContext:
     """Read the stack file's relaxations and return the rules' context for the stack.
 
-    Raises RelaxationError (an invalid mapping) or OSError / yaml.YAMLError (unreadable file).
+    Raises RelaxationError (an invalid mapping) or PlanConfigError (an unreadable file).
     """
+    from tools.plan import read_stack_document, source_name
+
     path = stack_file_path(stack, config_file)
-    document = yaml.safe_load(path.read_text()) or {}
-    relaxations = read_relaxations(document, stack, path.name)
+    source = source_name(path, config_file is not None)
+    relaxations = read_relaxations(read_stack_document(path, source), stack, source)
     return RuleContext(stack=stack, relaxations=relaxations)
 
 
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         context, violations = check_stack(args.stack, args.config_file)
-    except (RelaxationError, PlanConfigError, OSError, yaml.YAMLError) as error:
+    except (RelaxationError, PlanConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(to_json(args.stack, context, violations) if args.json

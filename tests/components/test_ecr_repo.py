@@ -294,3 +294,14 @@ def test_ecr_repo_accepts_boundary_counts(pulumi_mocks):
 
     policy = json.loads(pulumi_mocks.find(LIFECYCLE, "web-lifecycle").inputs["policy"])
     assert [rule["selection"]["countNumber"] for rule in policy["rules"]] == [1, 1000]
+
+
+def test_ecr_repo_fixed_repository_name(pulumi_mocks):
+    build(EcrRepoArgs(build=BUILD, repository_name="webstack-prod"))
+    repo = pulumi_mocks.find("aws:ecr/repository:Repository", "web-repo")
+    assert repo.inputs["name"] == "webstack-prod"
+
+
+def test_ecr_repo_rejects_invalid_repository_name():
+    with pytest.raises(ComponentInputError, match=r"invalid repository_name='Web_Prod'"):
+        EcrRepo("web", EcrRepoArgs(build=BUILD, repository_name="Web_Prod"))

@@ -43,8 +43,14 @@ def test_prod_may_not_relax():
         read_relaxations(stack_file({"rds-multi-az": "saves money in prod"}), "prod",
                          "Pulumi.prod.yaml")
     assert str(error.value) == (
-        "Pulumi.prod.yaml: webstack:relaxations relaxes ['rds-multi-az'] in the prod stack, "
-        "which must keep every rule; remove the key from the prod stack file")
+        "Pulumi.prod.yaml: webstack:relaxations relaxes ['rds-multi-az'] in the production "
+        "stack prod, which must keep every rule; remove the key from its stack file")
+
+
+def test_second_production_region_may_not_relax():
+    with pytest.raises(RelaxationError, match=r"in the production stack prod-eu, "):
+        read_relaxations(stack_file({"rds-multi-az": "saves money in prod"}), "prod-eu",
+                         "Pulumi.prod-eu.yaml")
 
 
 def test_non_mapping_rejected():

@@ -105,10 +105,14 @@ def cli_violations(capsys, stack: str, path: Path) -> tuple[int, list[str]]:
     return status, [v["rule"] for v in json.loads(output)["violations"]] if output else []
 
 
-def test_mutation_plain_env_secret_via_stack_file(tmp_path, capsys):
+def test_mutation_credential_url_rejected_by_settings(tmp_path, capsys):
+    # The settings reject credentials in a plain URL before the policy rule would see them.
     url = "http://admin:hunter2@ollama.internal:11434"  # pragma: allowlist secret
     path = mutated_stack_file(tmp_path, "prod", app__ollamaBaseUrl=url)
-    assert cli_violations(capsys, "prod", path) == (1, ["ecs-no-secrets-in-environment"])
+    assert policy_check.main(["prod", "--config-file", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert "invalid value for webstack:app.ollamaBaseUrl" in error
+    assert "an http(s) URL without credentials" in error
 
 
 def test_mutation_prod_alb_deletion_protection_off(tmp_path, capsys):
@@ -131,8 +135,8 @@ def test_mutation_prod_relaxation_rejected(tmp_path, capsys):
                               relaxations={"rds-multi-az": "saves money in production"})
     assert policy_check.main(["prod", "--config-file", str(path)]) == 2
     assert capsys.readouterr().err == (
-        "error: Pulumi.prod.yaml: webstack:relaxations relaxes ['rds-multi-az'] in the prod "
-        "stack, which must keep every rule; remove the key from the prod stack file\n")
+        f"error: {path}: webstack:relaxations relaxes ['rds-multi-az'] in the production "
+        "stack prod, which must keep every rule; remove the key from its stack file\n")
 
 
 # -- plan mutations (no stack-file key can express them) -------------------------------------
