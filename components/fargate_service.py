@@ -583,7 +583,7 @@ class FargateService(pulumi.ComponentResource):
                         f"{key}-out",
                         security_group_id=service_group,
                         referenced_security_group_id=grant.security_group_id,
-                        description=grant.description,
+                        description=f"To the {attachment.name} service on port {grant.port}",
                         **tcp(grant.port),
                         opts=child,
                     )

@@ -504,11 +504,12 @@ def test_attachment_rules_join_service_and_data_group(pulumi_mocks, attachment, 
     }
 
 
-def test_attachment_rules_carry_grant_description(pulumi_mocks):
+def test_attachment_rules_describe_purpose(pulumi_mocks):
     declare(full_args())
 
     assert pulumi_mocks.find(INGRESS, "web-database-5432-in").inputs["description"] == "PostgreSQL"
-    assert pulumi_mocks.find(EGRESS, "web-database-5432-out").inputs["description"] == "PostgreSQL"
+    egress = pulumi_mocks.find(EGRESS, "web-database-5432-out").inputs["description"]
+    assert egress == "To the database service on port 5432"
 
 
 def test_rule_names_do_not_depend_on_attachment_order(pulumi_mocks):
