@@ -5,7 +5,9 @@
 # and put stand-ins for `pulumi` and the virtualenv's tools on PATH:
 #   CI_VENV_BIN        directory holding python, ruff, shellcheck, ... (default .venv/bin)
 #   CI_SKIP_INSTALL    when 1, do not create or fill the virtualenv
-#   WEBSTACK_STACK     stack to use instead of the one derived from BITBUCKET_BRANCH
+#   WEBSTACK_STACK     stack to use instead of the one derived from BITBUCKET_BRANCH. Set it
+#                      as a deployment variable when a second stage on a branch deploys
+#                      another stack (docs/pipeline.md, "A second region").
 #   PULUMI_BACKEND     s3 (default) or cloud; see docs/pipeline.md for the variables of each
 
 set -euo pipefail
@@ -46,18 +48,31 @@ ensure_venv() {
   "${PYTHON}" -m pip install --disable-pip-version-check --quiet -r "${requirements}"
 }
 
-# Map the branch to its stack: develop deploys staging, main deploys prod.
+# Branches that deploy, each as <branch>=<stack>. stack_for_branch maps a branch through
+# this list and its error message lists it, so a new environment adds one entry here.
+DEPLOY_BRANCHES=(
+  develop=staging
+  main=prod
+)
+
+# Print the stack of the current branch, or WEBSTACK_STACK when it is set.
 stack_for_branch() {
   if [[ -n "${WEBSTACK_STACK:-}" ]]; then
     printf '%s\n' "${WEBSTACK_STACK}"
     return 0
   fi
-  case "${BITBUCKET_BRANCH:-}" in
-    develop) printf 'staging\n' ;;
-    main) printf 'prod\n' ;;
-    "") die "BITBUCKET_BRANCH is not set and WEBSTACK_STACK is not given" ;;
-    *) die "branch '${BITBUCKET_BRANCH}' deploys no stack; only develop (staging) and main (prod) do" ;;
-  esac
+  if [[ -z "${BITBUCKET_BRANCH:-}" ]]; then
+    die "BITBUCKET_BRANCH is not set and WEBSTACK_STACK is not given"
+  fi
+  local entry deploying=""
+  for entry in "${DEPLOY_BRANCHES[@]}"; do
+    if [[ "${entry%%=*}" == "${BITBUCKET_BRANCH}" ]]; then
+      printf '%s\n' "${entry#*=}"
+      return 0
+    fi
+    deploying+="${deploying:+, }${entry%%=*} (${entry#*=})"
+  done
+  die "branch '${BITBUCKET_BRANCH}' deploys no stack. Only these branches deploy: ${deploying}. To add one, see 'A new environment' in docs/pipeline.md"
 }
 
 # Turn the step's OIDC token into the web identity credentials that boto3 and the Pulumi

@@ -28,6 +28,12 @@ AWS_SCRIPTS = ("preview.sh", "deploy.sh", "migrate.sh", "smoke.sh")
 # Scripts that change infrastructure or data; never allowed on a pull request.
 WRITE_SCRIPTS = ("deploy.sh", "migrate.sh")
 ROLLOUT_ORDER = ("deploy.sh release", "migrate.sh", "deploy.sh rollout", "smoke.sh")
+# The deploy stages of each pipeline, in order: the stage's deployment environment and
+# whether its steps wait for a person (trigger: manual). A new deploy stage adds an entry.
+DEPLOY_STAGES: dict[str, tuple[tuple[str, bool], ...]] = {
+    "branches.develop": (("staging", False),),
+    "branches.main": (("production", True),),
+}
 STATIC_KEY_PATTERN = re.compile(
     r"AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|(?:AKIA|ASIA)[0-9A-Z]{16}"
 )
@@ -94,6 +100,15 @@ def iter_steps(label: str, items: list[Any]) -> Iterator[StepContext]:
             for entry in stage.get("steps") or []:
                 index += 1
                 yield StepContext(label, index, (entry or {}).get("step") or {}, stage)
+
+
+def iter_deploy_stages(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (pipeline label, stage) for every stage that has a deployment environment."""
+    for label, items in iter_pipelines(document):
+        for item in items or []:
+            if isinstance(item, dict) and isinstance(item.get("stage"), dict) \
+                    and item["stage"].get("deployment"):
+                yield label, item["stage"]
 
 
 def _unknown(keys: Any, allowed: set[str], where: str) -> list[str]:
@@ -170,32 +185,74 @@ def _step_problems(document: dict[str, Any]) -> list[str]:
     return problems
 
 
+def rollout_phase(context: StepContext) -> str | None:
+    """Return the entry of ROLLOUT_ORDER that the step's script runs, or None."""
+    return next((phase for phase in ROLLOUT_ORDER if phase in context.script_text), None)
+
+
+def _stage_groups(steps: list[StepContext]) -> list[tuple[dict[str, Any], list[StepContext]]]:
+    """Group the steps that run inside stages by their stage, in execution order."""
+    groups: list[tuple[dict[str, Any], list[StepContext]]] = []
+    for context in steps:
+        if context.stage is None:
+            continue
+        if not groups or groups[-1][0] is not context.stage:
+            groups.append((context.stage, []))
+        groups[-1][1].append(context)
+    return groups
+
+
+def _pull_request_problems(steps: list[StepContext]) -> list[str]:
+    problems: list[str] = []
+    for context in steps:
+        if any(name in context.script_text for name in WRITE_SCRIPTS) \
+                or "pulumi up" in context.script_text:
+            problems.append(f"{context.label}: a pull request must not run up or migrate")
+        if context.deployment is not None:
+            problems.append(f"{context.label}: a pull request step has deployment "
+                            f"{context.deployment!r}")
+    return problems
+
+
+def _deploy_stage_problems(label: str, steps: list[StepContext]) -> list[str]:
+    """Check each deploy stage's step order, deployment environment and manual trigger."""
+    problems = [f"{context.label}: runs a deploy step outside a deployment stage"
+                for context in steps if context.stage is None and rollout_phase(context)]
+    stages = [(stage, contexts) for stage, contexts in _stage_groups(steps)
+              if stage.get("deployment") or any(rollout_phase(c) for c in contexts)]
+    expected = DEPLOY_STAGES.get(label)
+    if expected is None:
+        if stages:
+            problems.append(f"{label}: has deploy stages but no entry in DEPLOY_STAGES "
+                            "(tests/pipeline/pipeline_rules.py)")
+        return problems
+    if len(stages) != len(expected):
+        problems.append(f"{label}: has {len(stages)} deploy stages, DEPLOY_STAGES expects "
+                        f"{len(expected)} (tests/pipeline/pipeline_rules.py)")
+    # A count mismatch is reported above, and the stages in both lists are still checked.
+    for (stage, contexts), (environment, manual) in zip(stages, expected, strict=False):
+        rollout = [context for context in contexts if rollout_phase(context)]
+        order = [rollout_phase(context) for context in rollout]
+        if tuple(order) != ROLLOUT_ORDER:
+            problems.append(f"{label} stage {stage.get('name', 'unnamed')!r}: deploy steps "
+                            f"run in order {order}, expected {list(ROLLOUT_ORDER)}")
+        for context in rollout:
+            if context.deployment != environment:
+                problems.append(f"{context.label}: runs in deployment "
+                                f"{context.deployment!r}, expected {environment!r}")
+            if manual and not context.manual:
+                problems.append(f"{context.label}: prod deploy step is not manual")
+    return problems
+
+
 def _branch_problems(document: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     for label, items in iter_pipelines(document):
         steps = list(iter_steps(label, items))
         if label.startswith("pull-requests."):
-            for context in steps:
-                if any(name in context.script_text for name in WRITE_SCRIPTS) \
-                        or "pulumi up" in context.script_text:
-                    problems.append(f"{context.label}: a pull request must not run up or migrate")
-                if context.deployment is not None:
-                    problems.append(f"{context.label}: a pull request step has deployment "
-                                    f"{context.deployment!r}")
-        expected = {"branches.develop": ("staging", False), "branches.main": ("production", True)}
-        if label in expected:
-            environment, manual = expected[label]
-            rollout = [c for c in steps if any(s in c.script_text for s in ROLLOUT_ORDER)]
-            order = [next(s for s in ROLLOUT_ORDER if s in c.script_text) for c in rollout]
-            if tuple(order) != ROLLOUT_ORDER:
-                problems.append(f"{label}: deploy steps run in order {order}, "
-                                f"expected {list(ROLLOUT_ORDER)}")
-            for context in rollout:
-                if context.deployment != environment:
-                    problems.append(f"{context.label}: runs in deployment "
-                                    f"{context.deployment!r}, expected {environment!r}")
-                if manual and not context.manual:
-                    problems.append(f"{context.label}: prod deploy step is not manual")
+            problems += _pull_request_problems(steps)
+        else:
+            problems += _deploy_stage_problems(label, steps)
     return problems
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .pipeline_rules import iter_pipelines, iter_steps
+from .pipeline_rules import iter_deploy_stages, iter_pipelines, iter_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMIT = "3f1c2e9a7b6d5c4e3f2a1b0c9d8e7f6a5b4c3d2e"
@@ -32,6 +32,10 @@ ROLES = {
     "production-preview": f"arn:aws:iam::{ACCOUNT}:role/webstack-preview-production",
 }
 PREVIEW_ROLE = f"arn:aws:iam::{ACCOUNT}:role/webstack-preview-pull-requests"
+# Deployment variables other than AWS_ROLE_ARN, per deployment environment. A deploy stage
+# on a branch that already deploys another stack sets WEBSTACK_STACK here, as its
+# Bitbucket deployment environment does.
+DEPLOYMENT_VARIABLES: dict[str, dict[str, str]] = {}
 STACK_OUTPUTS = {
     "url": "https://staging.example.com",
     "clusterName": "web-cluster-1a2b3c",
@@ -134,7 +138,8 @@ class DryRun:
             deployment = context.deployment
             if deployment is not None:
                 env["BITBUCKET_DEPLOYMENT_ENVIRONMENT"] = deployment
-                env["AWS_ROLE_ARN"] = ROLES[deployment]
+                env["AWS_ROLE_ARN"] = role_for(deployment)
+                env.update(DEPLOYMENT_VARIABLES.get(deployment, {}))
             if context.step.get("oidc") and oidc_token:
                 env["BITBUCKET_STEP_OIDC_TOKEN"] = f"jwt-for-{context.step['name']}"
             result = self._bash(context.step["script"], env)
@@ -158,6 +163,11 @@ class DryRun:
         return [json.loads(line) for line in self.log.read_text().splitlines()]
 
 
+def role_for(deployment: str) -> str:
+    """Return the AWS_ROLE_ARN deployment variable of a deployment environment."""
+    return ROLES.get(deployment, f"arn:aws:iam::{ACCOUNT}:role/webstack-deploy-{deployment}")
+
+
 def command(call: dict[str, Any]) -> str:
     """Render a recorded call as one line, e.g. 'pulumi up --stack staging ...'."""
     return " ".join([call["tool"], *call["args"]])
@@ -172,6 +182,47 @@ def index_of(commands: list[str], prefix: str) -> int:
 @pytest.fixture
 def dry(tmp_path) -> DryRun:
     return DryRun(tmp_path)
+
+
+def pipeline_document() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "bitbucket-pipelines.yml").read_text())
+
+
+def step_count(label: str) -> int:
+    return len(list(iter_steps(label, dict(iter_pipelines(pipeline_document()))[label])))
+
+
+def deploying_pipelines() -> list[str]:
+    """Labels of the branch pipelines that have a deploy stage, each once."""
+    labels = [label for label, _ in iter_deploy_stages(pipeline_document())]
+    return [label for label in dict.fromkeys(labels) if label.startswith("branches.")]
+
+
+@pytest.mark.parametrize("label", deploying_pipelines())
+def test_each_deploy_stage_own_stack(dry, label):
+    # Every deploy stage's steps select one stack, and no two stages share a stack, so a
+    # second stage on a branch cannot silently deploy the branch's stack again.
+    branch = label.removeprefix("branches.")
+    runs = dry.run(label, branch)
+    assert [run.exit_code for run in runs] == [0] * step_count(label), \
+        [r.output for r in runs]
+
+    stacks_by_role: dict[str, set[str]] = {}
+    for call in dry.calls():
+        if call["tool"] == "pulumi" and call["args"][:1] == ["up"]:
+            stack = call["args"][call["args"].index("--stack") + 1]
+            stacks_by_role.setdefault(call["role"], set()).add(stack)
+    deployments = [stage["deployment"] for stage_label, stage
+                   in iter_deploy_stages(pipeline_document()) if stage_label == label]
+    assert set(stacks_by_role) == {role_for(name) for name in deployments}
+    for role, stacks in stacks_by_role.items():
+        assert len(stacks) == 1, f"{role} ran pulumi up on {sorted(stacks)}"
+    selected = [next(iter(stacks)) for stacks in stacks_by_role.values()]
+    assert len(set(selected)) == len(selected), (
+        f"deploy stages share a stack: {stacks_by_role}; set WEBSTACK_STACK for the later "
+        "stage's deployment environment in DEPLOYMENT_VARIABLES")
+    # The first stage deploys the branch's own stack from DEPLOY_BRANCHES.
+    assert stacks_by_role[role_for(deployments[0])] == {deploy_branches()[branch]}
 
 
 # -- develop -> staging ------------------------------------------------------------------
@@ -262,7 +313,8 @@ def test_success_notified_once_after_smoke(dry):
 def test_main_previews_prod_before_manual_up(dry):
     runs = dry.run("branches.main", "main")
 
-    assert [run.exit_code for run in runs] == [0] * 6, [r.output for r in runs]
+    assert [run.exit_code for run in runs] == [0] * step_count("branches.main"), \
+        [r.output for r in runs]
     commands = [command(call) for call in dry.calls()]
     preview = index_of(
         commands, "pulumi preview --stack prod --diff --non-interactive --policy-pack policy")
@@ -276,7 +328,8 @@ def test_main_roles_per_environment(dry):
     pulumi_calls = [call for call in dry.calls() if call["tool"] == "pulumi"]
 
     preview_roles = {call["role"] for call in pulumi_calls if call["args"][0] == "preview"}
-    up_roles = {call["role"] for call in pulumi_calls if call["args"][0] == "up"}
+    prod_ups = [call for call in pulumi_calls if call["args"][:3] == ["up", "--stack", "prod"]]
+    up_roles = {call["role"] for call in prod_ups}
     assert preview_roles == {ROLES["production-preview"]}
     assert up_roles == {ROLES["production"]}
 
@@ -342,11 +395,30 @@ DEPLOY_ENV = {"BITBUCKET_DEPLOYMENT_ENVIRONMENT": "staging", "AWS_ROLE_ARN": ROL
               "BITBUCKET_STEP_OIDC_TOKEN": "jwt", "DRY_RUN_STEP": "guard"}
 
 
+def deploy_branches() -> dict[str, str]:
+    """Return DEPLOY_BRANCHES of scripts/ci/lib.sh as branch to stack."""
+    result = subprocess.run(
+        ["bash", "-c", 'source scripts/ci/lib.sh && printf "%s\\n" "${DEPLOY_BRANCHES[@]}"'],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=30)
+    return dict(line.split("=", 1) for line in result.stdout.splitlines())
+
+
+def test_deploy_branches_match_pipeline_file():
+    # A branch pipeline with a deploy stage needs a stack in lib.sh, and the reverse.
+    document = yaml.safe_load((ROOT / "bitbucket-pipelines.yml").read_text())
+    deploying = {label.removeprefix("branches.")
+                 for label, _ in iter_deploy_stages(document) if label.startswith("branches.")}
+    assert set(deploy_branches()) == deploying
+
+
 def test_deploy_rejects_other_branch(dry):
     result = run_script(dry, "deploy.sh", DEPLOY_ENV | {"BRANCH": "feature/x"}, "release")
     assert result.returncode == 1
+    listed = ", ".join(f"{branch} ({stack})" for branch, stack in deploy_branches().items())
     assert result.stderr.strip() == (
-        "error: branch 'feature/x' deploys no stack; only develop (staging) and main (prod) do")
+        f"error: branch 'feature/x' deploys no stack. Only these branches deploy: {listed}. "
+        "To add one, see 'A new environment' in docs/pipeline.md")
+    assert "develop (staging), main (prod)" in result.stderr
 
 
 def test_deploy_rejects_static_keys(dry):

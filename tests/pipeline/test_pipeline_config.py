@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from .pipeline_rules import check, iter_pipelines, iter_steps
+from .pipeline_rules import (
+    DEPLOY_STAGES,
+    check,
+    iter_deploy_stages,
+    iter_pipelines,
+    iter_steps,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE_FILE = ROOT / "bitbucket-pipelines.yml"
@@ -150,9 +156,10 @@ def test_rules_migrate_before_rollout():
     document = load()
     stage = document["pipelines"]["branches"]["develop"][1]["stage"]
     stage["steps"][1], stage["steps"][2] = stage["steps"][2], stage["steps"][1]
-    assert ("branches.develop: deploy steps run in order ['deploy.sh release', "
-            "'deploy.sh rollout', 'migrate.sh', 'smoke.sh'], expected ['deploy.sh release', "
-            "'migrate.sh', 'deploy.sh rollout', 'smoke.sh']") in check(document)
+    assert ("branches.develop stage 'Deploy staging': deploy steps run in order "
+            "['deploy.sh release', 'deploy.sh rollout', 'migrate.sh', 'smoke.sh'], expected "
+            "['deploy.sh release', 'migrate.sh', 'deploy.sh rollout', 'smoke.sh']") \
+        in check(document)
 
 
 @pytest.mark.parametrize(
@@ -222,11 +229,144 @@ def test_pipeline_caches_keyed_on_lock_files():
     assert caches["venv-lock"]["path"] == ".venv"
 
 
+def deploy_stage_names(document: dict[str, Any]) -> list[str]:
+    """Name every deploy stage as `<pipeline> '<stage name>'`, in file order."""
+    return [f"{label} {stage.get('name', 'unnamed')!r}"
+            for label, stage in iter_deploy_stages(document)]
+
+
+def release_alias_problems(text: str) -> list[str]:
+    """Check that every deploy stage runs the one Release step through the `*release` alias.
+
+    The expected alias count is the number of stages with a deployment environment, so a
+    new environment's stage needs no change here, but a stage that copies the step inline
+    (or leaves it out) makes the counts differ.
+    """
+    stages = deploy_stage_names(yaml.safe_load(text))
+    problems = []
+    if text.count("*release") != len(stages):
+        problems.append(f"'*release' appears {text.count('*release')} times, expected once "
+                        f"per deploy stage ({len(stages)}: {', '.join(stages)})")
+    if text.count("scripts/ci/deploy.sh release") != 1:
+        problems.append("'scripts/ci/deploy.sh release' is written more than once")
+    return problems
+
+
+# A branch pipeline shaped like the "A new environment" example in docs/pipeline.md, under
+# names the real file does not use, so these tests hold after environments are added.
+EXAMPLE_LABEL = "branches.example-env"
+EXAMPLE_BRANCH = """
+    example-env:
+      - step: *unit-tests
+      - stage:
+          name: Deploy example
+          deployment: example
+          steps:
+            - step: *release
+            - step: *migrate
+            - step: *rollout
+            - step: *smoke
+"""
+
+EXAMPLE_BRANCH_INLINE_RELEASE = EXAMPLE_BRANCH.replace("""            - step: *release
+""", """            - step:
+                name: Release (pulumi up, service held)
+                max-time: 45
+                oidc: true
+                script:
+                  - scripts/ci/deploy.sh release
+""")
+
+EXAMPLE_BRANCH_WITHOUT_RELEASE = EXAMPLE_BRANCH.replace("            - step: *release\n", "")
+
+
+def with_branch(snippet: str) -> str:
+    """Return the pipeline file's text with `snippet` as the first branch pipeline."""
+    text = PIPELINE_FILE.read_text()
+    marker = "\n  branches:\n"
+    assert marker in text, "bitbucket-pipelines.yml has no 'branches:' under 'pipelines:'"
+    return text.replace(marker, marker + snippet.lstrip("\n"), 1)
+
+
 def test_pipeline_anchors_write_steps_once():
     # Each deploy step is defined once under definitions.steps and reused by alias.
     text = PIPELINE_FILE.read_text()
     for anchor in ("release", "migrate", "rollout", "smoke", "unit-tests"):
         assert text.count(f"&{anchor}\n") == 1
-    assert text.count("*release") == 2
-    assert text.count("scripts/ci/deploy.sh release") == 1
+    assert release_alias_problems(text) == []
 
+
+def test_release_alias_count_follows_stages():
+    existing = deploy_stage_names(load())
+    text = with_branch(EXAMPLE_BRANCH)
+    assert deploy_stage_names(yaml.safe_load(text)) == [
+        f"{EXAMPLE_LABEL} 'Deploy example'", *existing]
+    assert release_alias_problems(text) == []
+
+
+def test_release_alias_inline_copy_fails():
+    stages = [f"{EXAMPLE_LABEL} 'Deploy example'", *deploy_stage_names(load())]
+    problems = release_alias_problems(with_branch(EXAMPLE_BRANCH_INLINE_RELEASE))
+    assert (f"'*release' appears {len(stages) - 1} times, expected once per deploy stage "
+            f"({len(stages)}: {', '.join(stages)})") in problems
+    assert "'scripts/ci/deploy.sh release' is written more than once" in problems
+
+
+def test_release_alias_missing_fails():
+    stages = [f"{EXAMPLE_LABEL} 'Deploy example'", *deploy_stage_names(load())]
+    problems = release_alias_problems(with_branch(EXAMPLE_BRANCH_WITHOUT_RELEASE))
+    assert problems == [f"'*release' appears {len(stages) - 1} times, expected once per "
+                        f"deploy stage ({len(stages)}: {', '.join(stages)})"]
+
+
+def test_rules_new_branch_needs_stage_entry():
+    text = with_branch(EXAMPLE_BRANCH)
+    assert check(yaml.safe_load(text), text) == [
+        f"{EXAMPLE_LABEL}: has deploy stages but no entry in DEPLOY_STAGES "
+        "(tests/pipeline/pipeline_rules.py)"]
+
+
+def test_rules_new_branch_with_stage_entry(monkeypatch):
+    monkeypatch.setitem(DEPLOY_STAGES, EXAMPLE_LABEL, (("example", False),))
+    text = with_branch(EXAMPLE_BRANCH)
+    assert check(yaml.safe_load(text), text) == []
+
+
+def append_main_stage(document: dict[str, Any]) -> dict[str, Any]:
+    """Append a copy of main's first deploy stage, in deployment `example`; return it."""
+    main = document["pipelines"]["branches"]["main"]
+    first = next(item["stage"] for item in main if "stage" in item)
+    stage = dict(first, name="Deploy example", deployment="example")
+    main.append({"stage": stage})
+    return stage
+
+
+def test_rules_second_stage_needs_entry():
+    document = load()
+    expected = len(DEPLOY_STAGES["branches.main"])
+    append_main_stage(document)
+    assert (f"branches.main: has {expected + 1} deploy stages, DEPLOY_STAGES expects "
+            f"{expected} (tests/pipeline/pipeline_rules.py)") in check(document)
+
+
+def test_rules_second_stage_checked(monkeypatch):
+    monkeypatch.setitem(DEPLOY_STAGES, "branches.main",
+                        (*DEPLOY_STAGES["branches.main"], ("example", True)))
+    document = load()
+    stage = append_main_stage(document)
+    assert check(document) == []
+
+    del stage["trigger"]
+    first_new_step = len(steps_of(document, "branches.main")) - len(stage["steps"]) + 1
+    assert (f"branches.main step {first_new_step} (Release (pulumi up, service held)): prod "
+            "deploy step is not manual") in check(document)
+
+
+def test_rules_deploy_step_outside_stage():
+    document = load()
+    release = steps_of(document, "branches.develop")[1]
+    develop = document["pipelines"]["branches"]["develop"]
+    develop.append({"step": release})
+    position = len(steps_of(document, "branches.develop"))
+    assert (f"branches.develop step {position} (Release (pulumi up, service held)): runs a "
+            "deploy step outside a deployment stage") in check(document)
