@@ -43,6 +43,17 @@ DEFAULT_SSL_ROOT_CERT = Path(__file__).resolve().parent / "certs" / "rds-global-
 
 _S3_BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
+AWS_REGION_PATTERN = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}")
+"""Region-shaped names (matched whole), such as `eu-west-1`, `us-gov-west-1` or
+`eusc-de-east-1`. boto3 puts the region into endpoint host names unchecked."""
+
+_URL_CREDENTIALS = re.compile(r"(?<=//)[^/?#@\s]*@")
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?i)\b(password|passwd|pwd|token|secret|api[_-]?key)(\s*[=:]\s*)"
+    r"(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
+)
+REDACTED = "***"
+
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message is one line naming the variable."""
@@ -114,12 +125,18 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _empty_means_unset(cls, values: object) -> object:
-        """Drop empty values of settings that have a default (say `OLLAMA_BASE_URL=`), so
-        the default applies. An empty required setting stays and is validated as given."""
+        """Drop empty and whitespace-only values of settings that have a default (say
+        `OLLAMA_BASE_URL=`), so the default applies, and a setting that a deployment
+        requires (say `AWS_REGION=" "`) is reported as missing. An empty setting without
+        a default stays and is validated as given."""
         if not isinstance(values, dict):
             return values
         defaulted = {name for name, field in cls.model_fields.items() if not field.is_required()}
-        return {k: v for k, v in values.items() if not (k in defaulted and v == "")}
+        return {
+            k: v
+            for k, v in values.items()
+            if not (k in defaulted and isinstance(v, str) and v.strip() == "")
+        }
 
     @field_validator("app_env")
     @classmethod
@@ -136,6 +153,13 @@ class Settings(BaseSettings):
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("aws_region")
+    @classmethod
+    def _aws_region(cls, value: str | None) -> str | None:
+        if value is not None and not AWS_REGION_PATTERN.fullmatch(value):
+            raise ValueError("must be an AWS region name such as 'eu-west-1'")
+        return value
+
     @field_validator("openai_base_url", "ollama_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -144,7 +168,16 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         if parts.username or parts.password:
             raise ValueError("must not carry credentials (use OPENAI_API_KEY)")
+        _check_port(value)
         return value.rstrip("/")
+
+    @field_validator("openai_api_key")
+    @classmethod
+    def _api_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # It is sent as an HTTP header value, which httpx encodes as ASCII.
+        if value is not None and not re.fullmatch(r"[\x21-\x7e]+", value.get_secret_value()):
+            raise ValueError("must be printable ASCII characters without spaces")
+        return value
 
     @field_validator("files_prefix")
     @classmethod
@@ -163,6 +196,7 @@ class Settings(BaseSettings):
             raise ValueError("must look like rediss://host:6379/0")
         if parts.username or parts.password:
             raise ValueError("must not carry credentials (use REDIS_AUTH_TOKEN)")
+        _check_port(value)
         return value
 
     @model_validator(mode="after")
@@ -196,6 +230,11 @@ class Settings(BaseSettings):
                     f"DATABASE_SSLROOTCERT points to {str(self.database_sslrootcert)!r}, "
                     "which is not a file (DATABASE_SSLMODE needs a CA bundle)"
                 )
+        if self.uses_data_dir:
+            name = "LOCAL_DATA_DIR" if self.local_data_dir is not None else "TMPDIR"
+            problem = _directory_problem(self.data_dir)
+            if problem:
+                raise ValueError(f"{name}: the data directory {problem}")
         return self
 
     # ---- derived values ----------------------------------------------------------------
@@ -207,6 +246,13 @@ class Settings(BaseSettings):
     @property
     def uses_postgres(self) -> bool:
         return bool(self.database_host)
+
+    @property
+    def uses_data_dir(self) -> bool:
+        """True when SQLite, the activity log or the files live in `data_dir`."""
+        return (
+            not self.uses_postgres or self.activity_log_dir is None or self.files_backend == "local"
+        )
 
     @property
     def data_dir(self) -> Path:
@@ -240,6 +286,15 @@ class Settings(BaseSettings):
     def llm_model(self) -> str:
         return self.ollama_model if self.use_local_llm else self.openai_model
 
+    def secret_values(self) -> list[str]:
+        """Return the values of the secret settings that are set, longest first."""
+        values = [
+            value.get_secret_value()
+            for name, field in type(self).model_fields.items()
+            if _is_secret(field.annotation) and (value := getattr(self, name)) is not None
+        ]
+        return sorted({value for value in values if value}, key=len, reverse=True)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Tuning:
@@ -263,6 +318,49 @@ class Tuning:
     closes idle connections and never sends on one the app just closed (a 502)."""
     shutdown_grace_seconds: int = 25
     """After SIGTERM, how long in-flight requests may take; under ECS's 30 s stop timeout."""
+    max_request_body_bytes: int = 64 * 1024
+    """Largest request body accepted; larger ones get a 413 before they are read whole.
+    Four times the 16 KiB event data limit, for JSON escapes and whitespace."""
+    llm_max_response_bytes: int = 1024 * 1024
+    """Largest LLM response body read; a larger one is a 502 and is not cached."""
+
+
+def _check_port(url: str) -> int | None:
+    """Return the URL's port; raise ValueError when it is not a number from 0 to 65535."""
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        raise ValueError("port must be a number from 0 to 65535") from None
+
+
+def _directory_problem(path: Path) -> str | None:
+    """Create `path` (with its parents) unless it exists; return why that failed, or
+    None. Creating it here, not later when the app opens its resources, turns a bad path
+    into a configuration error. Whether the directory is writable is left to the
+    readiness check, because `os.access` misjudges it under capabilities."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return f"{str(path)!r} is not a directory"
+    except OSError as exc:
+        return f"{str(path)!r} cannot be created: {exc.strerror or exc}"
+    return None
+
+
+def mask_url_credentials(text: str) -> str:
+    """Replace the `user:password@` part of any URL in `text` with `***@`."""
+    return _URL_CREDENTIALS.sub(REDACTED + "@", text)
+
+
+def redact(text: str, secrets: typing.Iterable[str]) -> str:
+    """Replace with `***` each of `secrets` (such as the database user name), the value
+    of any `password=`, `token:` or similar assignment, and URL credentials in `text`.
+
+    For error messages of dependencies, which name the user they tried."""
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    text = _SECRET_ASSIGNMENT.sub(rf"\1\2{REDACTED}", text)
+    return mask_url_credentials(text)
 
 
 def _env_name(field_name: str) -> str:
@@ -303,7 +401,7 @@ def _describe(error: dict[str, typing.Any]) -> str:
     # The value is shown here, once, so field validators leave it out of their messages.
     shown = ""
     if field_info is not None and not _is_secret(field_info.annotation) and "input" in error:
-        shown = f" (got {error['input']!r})"
+        shown = f" (got {mask_url_credentials(repr(error['input']))})"
     return f"{env}: {message}{shown}"
 
 

@@ -8,15 +8,26 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from app.api.main import api_router
 from app.config import Settings, Tuning, load_settings
-from app.middleware import RequestLogMiddleware
+from app.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from app.resources import open_resources
 from app.services.storage import MAX_KEY_LENGTH, key_pattern
 
 logger = logging.getLogger("app")
+
+
+class WebApp(FastAPI):
+    """FastAPI with the request id and request log outside Starlette's
+    ServerErrorMiddleware, which `add_middleware` cannot reach: so the 500 it sends for
+    an unexpected exception carries `X-Request-ID` and is logged like any response."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestLogMiddleware(super().build_middleware_stack())
 
 
 def create_app(settings: Settings | None = None, tuning: Tuning | None = None) -> FastAPI:
@@ -35,7 +46,7 @@ def create_app(settings: Settings | None = None, tuning: Tuning | None = None) -
             await resources.close()
             logger.info("stopped")
 
-    app = FastAPI(
+    app = WebApp(
         title="webstack app",
         version="1.0.0",
         summary="A small service that exercises the stack: database, cache, volume, "
@@ -49,6 +60,10 @@ def create_app(settings: Settings | None = None, tuning: Tuning | None = None) -
     app.include_router(api_router)
     _document_file_keys(app, settings.files_prefix)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_errors(exc)}, status_code=422)
+
     @app.exception_handler(Exception)
     async def unhandled(request: Request, exc: Exception) -> JSONResponse:
         # The traceback goes to the log (uvicorn logs it); the caller gets no internals.
@@ -60,8 +75,30 @@ def create_app(settings: Settings | None = None, tuning: Tuning | None = None) -
             status_code=500,
         )
 
-    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=tuning.max_request_body_bytes)
     return app
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Return FastAPI's field errors with only `loc`, `msg` and `type`.
+
+    The rejected `input` (and `ctx`) is left out: echoing it would send a large body
+    back whole, and a NaN in it made the response unserialisable (a 500). Strings are
+    escaped where they hold a lone surrogate, which UTF-8 cannot encode."""
+    return [
+        {
+            "loc": [_printable(part) for part in error.get("loc", ())],
+            "msg": _printable(str(error.get("msg", ""))),
+            "type": _printable(str(error.get("type", ""))),
+        }
+        for error in exc.errors()
+    ]
+
+
+def _printable(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _document_file_keys(app: FastAPI, prefix: str) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from typing import Any
 
 import httpx
 
 from app.config import Settings, Tuning
+from app.middleware import current_request_id
 from app.services.cache import AnswerCache
 
 logger = logging.getLogger("app.llm")
@@ -42,6 +44,7 @@ class LLMClient:
         self.backend = settings.llm_backend
         self.model = settings.llm_model
         self._total_timeout = tuning.llm_timeout_seconds
+        self._max_response_bytes = tuning.llm_max_response_bytes
         key = settings.openai_api_key
         self._api_key = key.get_secret_value() if key is not None else None
         if self.backend == "ollama":
@@ -66,44 +69,76 @@ class LLMClient:
             {"Authorization": f"Bearer {self._api_key}"},
         )
 
-    @staticmethod
-    def _answer(backend: str, document: Any) -> str:
+    def _invalid(self, reason: str) -> LLMError:
+        """Log why the backend's response is unusable and return the 502 to raise."""
+        logger.warning(
+            "llm invalid response",
+            extra={
+                "fields": {
+                    "backend": self.backend,
+                    "reason": reason,
+                    "request_id": current_request_id.get(),
+                }
+            },
+        )
+        return LLMError("LLM backend sent an unexpected response")
+
+    def _answer(self, document: Any) -> str:
         try:
-            if backend == "ollama":
+            if self.backend == "ollama":
                 text = document["message"]["content"]
             else:
                 text = document["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
             text = None
         if not isinstance(text, str):
-            raise LLMError("LLM backend sent an unexpected response")
+            raise self._invalid("no answer text where the API puts it")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self._invalid("answer text is not valid Unicode (lone surrogate)") from None
         return text
+
+    async def _read_body(self, response: httpx.Response) -> bytes | None:
+        """Return the response body, or None once it exceeds the size limit."""
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > self._max_response_bytes:
+                return None
+        return bytes(body)
 
     async def ask(self, question: str) -> str:
         body, headers = self._request(question)
+        fields = {"backend": self.backend, "request_id": current_request_id.get()}
         try:
             async with asyncio.timeout(self._total_timeout):
-                response = await self._http.post(self._url, json=body, headers=headers)
+                request = self._http.build_request("POST", self._url, json=body, headers=headers)
+                response = await self._http.send(request, stream=True)
+                try:
+                    status = response.status_code
+                    content = await self._read_body(response) if status == 200 else b""
+                finally:
+                    await response.aclose()
         except (TimeoutError, httpx.TimeoutException):
-            logger.warning("llm timeout", extra={"fields": {"backend": self.backend}})
+            logger.warning("llm timeout", extra={"fields": fields})
             raise LLMTimeout("LLM backend timed out") from None
         except httpx.HTTPError as exc:
             logger.warning(
-                "llm unreachable",
-                extra={"fields": {"backend": self.backend, "error": type(exc).__name__}},
+                "llm unreachable", extra={"fields": {**fields, "error": type(exc).__name__}}
             )
             raise LLMError("LLM backend unreachable") from None
-        if response.status_code != 200:
-            logger.warning(
-                "llm error status",
-                extra={"fields": {"backend": self.backend, "status": response.status_code}},
-            )
-            raise LLMError(f"LLM backend answered HTTP {response.status_code}")
+        if status != 200:
+            logger.warning("llm error status", extra={"fields": {**fields, "status": status}})
+            raise LLMError(f"LLM backend answered HTTP {status}")
+        if content is None:
+            raise self._invalid(f"response body is larger than {self._max_response_bytes} bytes")
         try:
-            document = response.json()
-        except ValueError:
-            raise LLMError("LLM backend sent an unexpected response") from None
-        return self._answer(self.backend, document)
+            document = json.loads(content)
+        except (ValueError, RecursionError) as exc:
+            # RecursionError: JSON nested deeper than the interpreter's recursion limit.
+            raise self._invalid(f"response body is not JSON ({type(exc).__name__})") from None
+        return self._answer(document)
 
     async def close(self) -> None:
         await self._http.aclose()

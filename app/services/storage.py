@@ -9,6 +9,7 @@ missing key with 403 instead of 404, and the readiness probe lists the prefix.
 
 from __future__ import annotations
 
+import errno
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -159,9 +160,15 @@ class LocalStore:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()) or not path.is_file():
-            raise FileMissing(key)
+        try:
+            path = (self.root / key).resolve()
+            if not path.is_relative_to(self.root.resolve()) or not path.is_file():
+                raise FileMissing(key)
+        except OSError as exc:
+            # A segment longer than the file system allows (255 bytes on most) names no file.
+            if exc.errno == errno.ENAMETOOLONG:
+                raise FileMissing(key) from None
+            raise StorageUnavailable(f"local file store failed: {exc.strerror}") from None
         return path
 
     def link(self, key: str, expires_in: int) -> str:
@@ -170,7 +177,10 @@ class LocalStore:
 
     def open(self, key: str) -> FileStream:
         path = self._path(key)
-        size = path.stat().st_size
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise StorageUnavailable(f"local file store failed: {exc.strerror}") from None
 
         def chunks() -> Iterator[bytes]:
             with path.open("rb") as handle:

@@ -210,13 +210,15 @@ class FakeLLM:
     """An OpenAI- and Ollama-compatible API on loopback that counts the calls it gets.
 
     `mode` decides the answer: "ok", "slow" (sleeps `delay` first), "error" (HTTP 500),
-    "garbage" (200 with a body that is not the API's shape).
+    "garbage" (200 with a body that is not the API's shape), "raw" (200 with the bytes
+    in `raw_body`).
     """
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
         self.mode = "ok"
         self.delay = 0.0
+        self.raw_body = b""
         self._lock = threading.Lock()
         fake = self
 
@@ -265,7 +267,7 @@ class FakeLLM:
                     )
                 else:
                     status, document = 404, {"error": "no such path"}
-                payload = json.dumps(document).encode()
+                payload = fake.raw_body if fake.mode == "raw" else json.dumps(document).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -288,7 +290,7 @@ class FakeLLM:
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
-        self.mode, self.delay = "ok", 0.0
+        self.mode, self.delay, self.raw_body = "ok", 0.0, b""
 
     def env(self) -> dict[str, str]:
         return {

@@ -6,7 +6,11 @@ import json
 import logging
 from pathlib import Path
 
+import httpx
 import pytest
+
+from app.config import Tuning
+from app.tests.support import live_server
 
 
 @pytest.fixture
@@ -313,4 +317,188 @@ def test_unexpected_errors_are_a_json_500_without_internals(make_client, monkeyp
     assert (response.status_code, response.json()) == (
         500,
         {"detail": "internal server error", "request_id": "boom-2"},
+    )
+
+
+TOO_LARGE = {"detail": "request body is larger than 65536 bytes"}
+
+
+def test_body_over_the_limit_is_413(client):
+    body = json.dumps({"type": "x", "data": {"pad": "z" * 70_000}}).encode()
+    response = client.post(
+        "/api/events", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert (response.status_code, response.json()) == (413, TOO_LARGE)
+    assert "x-request-id" in response.headers
+
+
+def test_chunked_body_over_the_limit_is_413(client):
+    def chunks():
+        yield b'{"question": "'
+        for _ in range(100):
+            yield b"q" * 1024
+        yield b'"}'
+
+    response = client.post(
+        "/api/ask", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert "content-length" not in response.request.headers
+    assert (response.status_code, response.json()) == (413, TOO_LARGE)
+
+
+def test_chunked_body_under_the_limit_is_read(client):
+    def chunks():
+        yield b'{"type": "chunked", '
+        yield b'"data": {"k": 1}}'
+
+    response = client.post(
+        "/api/events", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert (response.status_code, response.json()["data"]) == (201, {"k": 1})
+
+
+def test_body_limit_over_http(make_settings):
+    """Through uvicorn: a large Content-Length is answered before the body is read."""
+    from app.main import create_app
+
+    with live_server(create_app(make_settings(), Tuning())) as base:
+        response = httpx.post(
+            f"{base}/api/events",
+            content=b"{" + b" " * (1024 * 1024) + b"}",
+            headers={"Content-Type": "application/json"},
+        )
+    assert (response.status_code, response.json()) == (413, TOO_LARGE)
+
+
+def test_validation_errors_do_not_echo_input(client):
+    response = client.post("/api/events", json={"type": "Not Valid " + "v" * 1000})
+    assert (response.status_code, response.json()) == (
+        422,
+        {
+            "detail": [
+                {
+                    "loc": ["body", "type"],
+                    "msg": "String should match pattern '^[a-z0-9][a-z0-9_.-]{0,63}$'",
+                    "type": "string_pattern_mismatch",
+                }
+            ]
+        },
+    )
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_numbers_in_data_are_422(client, number):
+    body = f'{{"type": "x", "data": {{"n": {number}}}}}'
+    response = client.post(
+        "/api/events", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert (response.status_code, response.json()) == (
+        422,
+        {
+            "detail": [
+                {
+                    "loc": ["body", "data"],
+                    "msg": "Value error, numbers must be finite",
+                    "type": "value_error",
+                }
+            ]
+        },
+    )
+
+
+SURROGATE = "Value error, must be valid Unicode (no lone surrogates)"
+NOT_UNICODE = "Input should be a valid string, unable to parse raw data as a unicode string"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "expected"),
+    [
+        (
+            "/api/events",
+            '{"type": "x", "data": {"k": "\\ud800"}}',
+            [{"loc": ["body", "data"], "msg": SURROGATE, "type": "value_error"}],
+        ),
+        (
+            "/api/events",
+            '{"type": "x", "data": {"\\ud800": 1}}',
+            [{"loc": ["body", "data"], "msg": SURROGATE, "type": "value_error"}],
+        ),
+        (
+            "/api/events",
+            '{"type": "x", "actor": "\\udfff"}',
+            [{"loc": ["body", "actor"], "msg": NOT_UNICODE, "type": "string_unicode"}],
+        ),
+        (
+            "/api/events",
+            '{"type": "\\ud800"}',
+            [{"loc": ["body", "type"], "msg": NOT_UNICODE, "type": "string_unicode"}],
+        ),
+        (
+            "/api/events",
+            '{"type": "x", "\\ud800": 1}',
+            [{"loc": ["body"], "msg": NOT_UNICODE, "type": "string_unicode"}],
+        ),
+        (
+            "/api/ask",
+            '{"question": "why \\ud800"}',
+            [{"loc": ["body", "question"], "msg": NOT_UNICODE, "type": "string_unicode"}],
+        ),
+        (
+            "/api/ask",
+            '{"question": "why", "\\udc00": "x"}',
+            [{"loc": ["body"], "msg": NOT_UNICODE, "type": "string_unicode"}],
+        ),
+    ],
+)
+def test_lone_surrogates_are_422(make_client, path, body, expected):
+    client = make_client(OPENAI_API_KEY="sk-x")
+    response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()) == (422, {"detail": expected})
+
+
+@pytest.mark.parametrize("key", ["a" * 300, "docs/" + "é" * 200])
+def test_file_segment_too_long_for_the_disk_is_404(client, tmp_path, key):
+    _local_file(tmp_path, "docs/a.txt", b"makes docs/ exist")
+    response = client.get(f"/api/files/{key}")
+    assert (response.status_code, response.json()) == (404, {"detail": "file not found"})
+
+
+@pytest.mark.parametrize("suffix", ["%0a", "%0A", "%0d%0a", "%00"])
+def test_file_key_with_trailing_control_character_is_400(client, tmp_path, suffix):
+    _local_file(tmp_path, "docs/a.txt", b"local bytes")
+    response = client.get(f"/api/files/docs/a.txt{suffix}")
+    assert (response.status_code, response.json()) == (400, {"detail": "invalid key"})
+
+
+def test_unexpected_error_500_carries_the_request_id(make_client, monkeypatch):
+    client = make_client()
+    monkeypatch.setattr("app.api.routes.info.InfoResponse", None)
+    supplied = client.get("/api/info", headers={"X-Request-ID": "boom-3"})
+    generated = client.get("/api/info")
+    assert (supplied.status_code, supplied.json()) == (
+        500,
+        {"detail": "internal server error", "request_id": "boom-3"},
+    )
+    assert supplied.headers["x-request-id"] == "boom-3"
+    assert generated.status_code == 500
+    assert generated.headers["x-request-id"] == generated.json()["request_id"]
+    assert len(generated.headers["x-request-id"]) == 32
+
+
+def test_ready_failure_log_hides_secrets(make_client, tmp_path, caplog):
+    from app.api.routes import health
+
+    client = make_client(OPENAI_API_KEY="sk-hidden-key")
+
+    def fail() -> None:
+        raise OSError('open failed for user "sk-hidden-key" password=hunter2 token: abc')
+
+    client.app.state.resources.activity_log.check = fail
+    with caplog.at_level(logging.WARNING, logger=health.logger.name):
+        body = client.get("/api/ready").json()
+    (record,) = [r for r in caplog.records if r.getMessage() == "dependency check failed"]
+    assert record.fields["detail"] == 'open failed for user "***" password=*** token: ***'
+    assert (body["failed"], body["checks"]["activity_log"]["error"]) == (
+        ["activity_log"],
+        "OSError",
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import uuid
 
 import pytest
@@ -162,3 +164,66 @@ def test_redis_needs_the_auth_token(make_client, fake_llm, redis_server):
         ["cache"],
         "AuthenticationError",
     )
+
+
+def _openai_answer(content: str) -> bytes:
+    document = {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    ("raw_body", "reason"),
+    [
+        (_openai_answer("\ud800 broken"), "answer text is not valid Unicode (lone surrogate)"),
+        (b"[" * 100_000 + b"]" * 100_000, "response body is not JSON (RecursionError)"),
+        (b"\xff\xfe not UTF-8", "response body is not JSON (JSONDecodeError)"),
+        (_openai_answer("x" * (1024 * 1024)), "response body is larger than 1048576 bytes"),
+    ],
+    ids=["lone-surrogate", "deeply-nested", "not-utf-8", "too-large"],
+)
+def test_broken_answers_are_502_logged_and_not_cached(
+    make_client, fake_llm, caplog, raw_body, reason
+):
+    fake_llm.mode, fake_llm.raw_body = "raw", raw_body
+    client = make_client(tuning=Tuning(), **fake_llm.env())
+    question = _question()
+    with caplog.at_level(logging.WARNING, logger="app.llm"):
+        responses = [
+            client.post("/api/ask", json={"question": question}, headers={"X-Request-ID": rid})
+            for rid in ("broken-1", "broken-2")
+        ]
+    for response, rid in zip(responses, ("broken-1", "broken-2"), strict=True):
+        assert (response.status_code, response.json()) == (
+            502,
+            {"detail": "LLM backend sent an unexpected response"},
+        )
+        assert response.headers["x-request-id"] == rid
+    assert len(fake_llm.calls) == 2  # the second question was not answered from the cache
+    logged = [
+        record.fields for record in caplog.records if record.getMessage() == "llm invalid response"
+    ]
+    assert logged == [
+        {"backend": "openai", "reason": reason, "request_id": "broken-1"},
+        {"backend": "openai", "reason": reason, "request_id": "broken-2"},
+    ]
+
+
+def test_garbage_answer_is_logged(make_client, fake_llm, caplog):
+    fake_llm.mode = "garbage"
+    client = make_client(**fake_llm.env())
+    with caplog.at_level(logging.WARNING, logger="app.llm"):
+        client.post("/api/ask", json={"question": _question()}, headers={"X-Request-ID": "g-1"})
+    (record,) = [r for r in caplog.records if r.getMessage() == "llm invalid response"]
+    assert record.fields == {
+        "backend": "openai",
+        "reason": "no answer text where the API puts it",
+        "request_id": "g-1",
+    }
+
+
+def test_answer_just_under_the_limit_is_served(make_client, fake_llm):
+    fake_llm.mode = "raw"
+    fake_llm.raw_body = _openai_answer("y" * (1024 * 1024 - 200))
+    client = make_client(tuning=Tuning(), **fake_llm.env())
+    response = client.post("/api/ask", json={"question": _question()})
+    assert (response.status_code, len(response.json()["answer"])) == (200, 1024 * 1024 - 200)

@@ -132,7 +132,79 @@ def test_reads_the_process_environment(monkeypatch):
         (
             {"REDIS_URL": "rediss://:pw@cache:6379/0"},
             "invalid configuration: REDIS_URL: must not carry credentials (use "
-            "REDIS_AUTH_TOKEN) (got 'rediss://:pw@cache:6379/0')",
+            "REDIS_AUTH_TOKEN) (got 'rediss://***@cache:6379/0')",
+        ),
+        (
+            {"REDIS_URL": "redis://admin:hunter2@cache:abc/0"},
+            "invalid configuration: REDIS_URL: must not carry credentials (use "
+            "REDIS_AUTH_TOKEN) (got 'redis://***@cache:abc/0')",
+        ),
+        (
+            {"OPENAI_BASE_URL": "https://admin:hunter2@llm.example/v1"},
+            "invalid configuration: OPENAI_BASE_URL: must not carry credentials (use "
+            "OPENAI_API_KEY) (got 'https://***@llm.example/v1')",
+        ),
+        (
+            {"REDIS_URL": "redis://cache:99999/0"},
+            "invalid configuration: REDIS_URL: port must be a number from 0 to 65535 "
+            "(got 'redis://cache:99999/0')",
+        ),
+        (
+            {"REDIS_URL": "redis://cache:abc/0"},
+            "invalid configuration: REDIS_URL: port must be a number from 0 to 65535 "
+            "(got 'redis://cache:abc/0')",
+        ),
+        (
+            {"OPENAI_BASE_URL": "http://llm:abc/v1"},
+            "invalid configuration: OPENAI_BASE_URL: port must be a number from 0 to 65535 "
+            "(got 'http://llm:abc/v1')",
+        ),
+        (
+            {"OLLAMA_BASE_URL": "http://llm:70000"},
+            "invalid configuration: OLLAMA_BASE_URL: port must be a number from 0 to 65535 "
+            "(got 'http://llm:70000')",
+        ),
+        (
+            {"OPENAI_API_KEY": "sk-clé"},
+            "invalid configuration: OPENAI_API_KEY: must be printable ASCII characters "
+            "without spaces",
+        ),
+        (
+            {"OPENAI_API_KEY": "sk-a b"},
+            "invalid configuration: OPENAI_API_KEY: must be printable ASCII characters "
+            "without spaces",
+        ),
+        (
+            {"AWS_REGION": "_"},
+            "invalid configuration: AWS_REGION: must be an AWS region name such as "
+            "'eu-west-1' (got '_')",
+        ),
+        (
+            {"AWS_REGION": "../../x"},
+            "invalid configuration: AWS_REGION: must be an AWS region name such as "
+            "'eu-west-1' (got '../../x')",
+        ),
+        (
+            {**DEPLOYED, "AWS_REGION": " \t"},
+            "invalid configuration: AWS_REGION is required when APP_ENV=prod",
+        ),
+        (
+            {**DEPLOYED, "COMMIT_SHA": "  "},
+            "invalid configuration: COMMIT_SHA is required when APP_ENV=prod",
+        ),
+        (
+            {**DEPLOYED, "OPENAI_API_KEY": " "},
+            "invalid configuration: OPENAI_API_KEY is required when APP_ENV=prod and "
+            "USE_LOCAL_LLM is false",
+        ),
+        (
+            {
+                "DATABASE_HOST": "db",
+                "DATABASE_USER": "  ",
+                "DATABASE_PASSWORD": "p",
+                "DATABASE_SSLMODE": "disable",
+            },
+            "invalid configuration: DATABASE_USER is required when DATABASE_HOST is set",
         ),
         (
             {"OPENAI_BASE_URL": "ftp://x"},
@@ -199,6 +271,63 @@ def test_invalid_settings_fail_with_one_line_naming_the_variable(env, message):
     assert str(caught.value) == message
 
 
+@pytest.mark.parametrize(
+    "region", ["eu-west-1", "us-east-1", "us-gov-west-1", "ap-southeast-2", "eusc-de-east-1"]
+)
+def test_aws_region_accepts_region_names(region):
+    assert load_settings({"AWS_REGION": region}).aws_region == region
+
+
+def test_whitespace_aws_region_means_unset():
+    assert load_settings({"AWS_REGION": "   "}).aws_region is None
+
+
+def test_local_data_dir_that_is_a_file_is_rejected(tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    for env, message in [
+        (
+            {"LOCAL_DATA_DIR": str(a_file)},
+            f"LOCAL_DATA_DIR: the data directory {str(a_file)!r} is not a directory",
+        ),
+        (
+            {"LOCAL_DATA_DIR": str(a_file / "data")},
+            f"LOCAL_DATA_DIR: the data directory {str(a_file / 'data')!r} cannot be "
+            "created: Not a directory",
+        ),
+        (
+            {"TMPDIR": str(a_file)},
+            f"TMPDIR: the data directory {str(a_file / 'webstack-app')!r} cannot be "
+            "created: Not a directory",
+        ),
+    ]:
+        with pytest.raises(ConfigError) as caught:
+            load_settings(env)
+        assert str(caught.value) == "invalid configuration: " + message
+
+
+def test_local_data_dir_is_created(tmp_path):
+    settings = load_settings({"LOCAL_DATA_DIR": str(tmp_path / "a" / "b")})
+    assert settings.data_dir.is_dir()
+
+
+def test_local_data_dir_unused_is_not_checked(tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    settings = load_settings(
+        {
+            "LOCAL_DATA_DIR": str(a_file),
+            "DATABASE_HOST": "db",
+            "DATABASE_USER": "u",
+            "DATABASE_PASSWORD": "p",
+            "DATABASE_SSLMODE": "disable",
+            "ACTIVITY_LOG_DIR": str(tmp_path),
+            "FILES_BUCKET": "my-files",
+        }
+    )
+    assert settings.uses_data_dir is False
+
+
 def test_a_bad_secret_is_named_but_not_shown():
     with pytest.raises(ConfigError) as caught:
         load_settings({"OPENAI_API_KEY": ["not", "a", "string"]})  # type: ignore[dict-item]
@@ -221,9 +350,10 @@ _DEFAULTED_FIELDS = [
 ]
 
 
+@pytest.mark.parametrize("value", ["", " ", "\t\n"])
 @pytest.mark.parametrize("field", _DEFAULTED_FIELDS)
-def test_empty_value_means_the_default(field):
-    settings = load_settings({field.upper(): ""})
+def test_empty_value_means_the_default(field, value):
+    settings = load_settings({field.upper(): value})
     assert getattr(settings, field) == getattr(load_settings({}), field)
 
 
@@ -390,3 +520,33 @@ def test_bad_setting_stops_the_entry_command_with_one_line():
     assert (result.returncode, len(lines), result.stderr) == (78, 1, "")
     assert "PORT: Input should be a valid integer" in lines[0]
     assert "sk-never-printed" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"REDIS_URL": "redis://127.0.0.1:99999/0"}, "REDIS_URL: port must be a number"),
+        ({"REDIS_URL": "redis://127.0.0.1:abc/0"}, "REDIS_URL: port must be a number"),
+        ({"AWS_REGION": "../../x"}, "AWS_REGION: must be an AWS region name"),
+        ({"OPENAI_BASE_URL": "http://127.0.0.1:abc/v1"}, "OPENAI_BASE_URL: port must be"),
+        ({"OPENAI_API_KEY": "sk-clé-never-printed"}, "OPENAI_API_KEY: must be printable"),
+        ({"LOCAL_DATA_DIR": "/proc/version"}, "LOCAL_DATA_DIR: the data directory"),
+    ],
+)
+def test_start_up_errors_exit_78_with_one_line(env, expected):
+    base = {key: value for key, value in os.environ.items() if key.upper() not in _SETTING_NAMES}
+    result = subprocess.run(
+        [sys.executable, "-m", "app"],
+        cwd=APP_DIR,
+        env={**base, "PYTHONPATH": str(REPO), "PYTHONSAFEPATH": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = result.stdout.strip().splitlines()
+    assert (result.returncode, len(lines), result.stderr) == (78, 1, "")
+    assert expected in lines[0]
+    assert "never-printed" not in lines[0]
+
+
+_SETTING_NAMES = {field.upper() for field in Settings.model_fields}

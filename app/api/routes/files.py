@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import StreamingResponse
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from app.api.deps import ResourcesDep
 from app.schemas import ErrorResponse, FileLink
@@ -24,8 +25,18 @@ router = APIRouter(tags=["files"])
 logger = logging.getLogger("app.files")
 
 
+class FileKeyConvertor(PathConvertor):
+    """Starlette's `path` convertor, but its `.` also matches newlines. With `.*`, a
+    key with a trailing newline (`docs/a.txt%0A`) lost it before `check_key` saw it."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("file_key", FileKeyConvertor())
+
+
 @router.get(
-    "/files/{key:path}",
+    "/files/{key:file_key}",
     response_model=FileLink,
     responses={
         200: {

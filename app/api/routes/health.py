@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ResourcesDep
+from app.config import redact
 from app.schemas import DependencyStatus, HealthResponse, ReadyResponse
 from app.services import db
 
@@ -27,8 +28,15 @@ async def health() -> HealthResponse:
 
 
 async def _probe(
-    name: str, backend: str, check: Callable[[], Awaitable[None]], timeout: float
+    name: str,
+    backend: str,
+    check: Callable[[], Awaitable[None]],
+    timeout: float,
+    secrets: list[str],
 ) -> tuple[str, DependencyStatus]:
+    """Run `check`. The error it raises is reported by type name only, and logged with
+    its message, from which the secret settings' values (the database user name among
+    them) and anything that looks like a password or token are removed."""
     started = time.perf_counter()
     error: str | None = None
     try:
@@ -37,10 +45,16 @@ async def _probe(
     except TimeoutError:
         error = "timed out"
     except Exception as exc:
-        error = type(exc).__name__
+        error = redact(type(exc).__name__, secrets)
         logger.warning(
             "dependency check failed",
-            extra={"fields": {"dependency": name, "error": error, "detail": str(exc)[:300]}},
+            extra={
+                "fields": {
+                    "dependency": name,
+                    "error": error,
+                    "detail": redact(str(exc), secrets)[:300],
+                }
+            },
         )
     latency = round((time.perf_counter() - started) * 1000, 3)
     return name, DependencyStatus(
@@ -71,24 +85,27 @@ async def ready(resources: ResourcesDep) -> JSONResponse:
     timeout: 200 when all respond, 503 naming those that did not. A deployed task without
     FILES_BUCKET has no file store, which is reported as not configured, not as failed."""
     timeout = resources.tuning.ready_timeout_seconds
+    secrets = resources.settings.secret_values()
     files = resources.files
     if files.backend == "none":
         files_check = _not_configured("files", files.backend)
     else:
-        files_check = _probe("files", files.backend, _in_thread(files.check), timeout)
+        files_check = _probe("files", files.backend, _in_thread(files.check), timeout, secrets)
     results = await asyncio.gather(
         _probe(
             "database",
             resources.database_backend,
             _in_thread(lambda: db.ping(resources.engine)),
             timeout,
+            secrets,
         ),
-        _probe("cache", resources.cache.backend, resources.cache.ping, timeout),
+        _probe("cache", resources.cache.backend, resources.cache.ping, timeout, secrets),
         _probe(
             "activity_log",
             "volume" if resources.settings.activity_log_dir else "local",
             _in_thread(resources.activity_log.check),
             timeout,
+            secrets,
         ),
         files_check,
     )
