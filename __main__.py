@@ -148,6 +148,7 @@ def main() -> None:
     )
 
     pulumi.export("url", f"https://{s.domain_name}")
+    pulumi.export("region", s.region)
     pulumi.export("albDnsName", alb.dns_name)
     pulumi.export("imageUri", registry.image_uri)
     pulumi.export("repositoryUrl", registry.repository_url)

@@ -229,6 +229,7 @@ def service_args(
         log_retention_days=s.service.log_retention_days,
         health_check_grace_seconds=s.service.health_check_grace_seconds,
         stop_timeout_seconds=s.service.stop_timeout_seconds,
+        cpu_architecture="ARM64" if s.image.platform == "linux/arm64" else "X86_64",
         hold_task_definition=s.hold_service_task_definition,
     )
 

@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -134,6 +134,9 @@ class FargateServiceArgs:
     finish within the target group's deregistration delay."""
     container_name: str = "web"
     """Container name and log stream prefix. Default: `web`, the name the pipeline uses."""
+    cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"
+    """CPU architecture the image is built for (Fargate runs both). Default: X86_64, which
+    matches an image built for linux/amd64."""
     hold_task_definition: bool = False
     """Register the new task definition but leave the service on the one it runs. Default:
     off, so `pulumi up` rolls the service. The pipeline turns it on for a first `up` that
@@ -510,7 +513,10 @@ class FargateService(pulumi.ComponentResource):
             requires_compatibilities=["FARGATE"],
             cpu=str(args.cpu),
             memory=str(args.memory_mib),
-            runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
+            runtime_platform={
+                "operating_system_family": "LINUX",
+                "cpu_architecture": args.cpu_architecture,
+            },
             execution_role_arn=self.execution_role.arn,
             task_role_arn=args.task_role_arn,
             volumes=volumes,

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 EXPECTED_EXPORTS = {
     "url",
+    "region",
     "albDnsName",
     "imageUri",
     "repositoryUrl",
@@ -321,3 +322,17 @@ def test_prebuilt_image_of_other_account_exits_2(tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert "EcrRepo: invalid prebuilt_image_uri=" in error
+
+
+def test_arm64_image_runs_on_arm64_tasks(tmp_path):
+    config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    config["config"]["webstack:image"]["platform"] = "linux/arm64"
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(yaml.safe_dump(config))
+    task = resource(render("prod", stack_file), "aws:ecs/taskDefinition:TaskDefinition",
+                    "web-task")
+    assert task.inputs["runtimePlatform"]["cpuArchitecture"] == "ARM64"
+
+
+def test_region_is_exported_for_the_pipeline(prod):
+    assert prod.outputs["region"] == "us-east-1"

@@ -135,12 +135,12 @@ def test_reads_the_process_environment(monkeypatch):
             "REDIS_AUTH_TOKEN) (got 'rediss://***@cache:6379/0')",
         ),
         (
-            {"REDIS_URL": "redis://admin:hunter2@cache:abc/0"},
+            {"REDIS_URL": "redis://admin:hunter2@cache:abc/0"},  # pragma: allowlist secret
             "invalid configuration: REDIS_URL: must not carry credentials (use "
             "REDIS_AUTH_TOKEN) (got 'redis://***@cache:abc/0')",
         ),
         (
-            {"OPENAI_BASE_URL": "https://admin:hunter2@llm.example/v1"},
+            {"OPENAI_BASE_URL": "https://admin:hunter2@llm.example/v1"},  # pragma: allowlist secret
             "invalid configuration: OPENAI_BASE_URL: must not carry credentials (use "
             "OPENAI_API_KEY) (got 'https://***@llm.example/v1')",
         ),

@@ -18,6 +18,6 @@ log "migrating the ${stack} database"
   --subnets "$(stack_output "${outputs}" privateSubnetIds)" \
   --security-groups "$(stack_output "${outputs}" serviceSecurityGroupId)" \
   --log-group "$(stack_output "${outputs}" logGroupName)" \
-  --region "${AWS_REGION}" \
+  --region "$(stack_output "${outputs}" region)" \
   --command "${MIGRATION_COMMAND:-alembic upgrade head}" \
   --timeout "${MIGRATION_TIMEOUT_SECONDS:-900}"

@@ -38,6 +38,7 @@ PREVIEW_ROLE = f"arn:aws:iam::{ACCOUNT}:role/webstack-preview-pull-requests"
 DEPLOYMENT_VARIABLES: dict[str, dict[str, str]] = {}
 STACK_OUTPUTS = {
     "url": "https://staging.example.com",
+    "region": "eu-west-1",
     "clusterName": "web-cluster-1a2b3c",
     "serviceName": "web-service-4d5e6f",
     "taskDefinitionArn": f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/web-task:8",
@@ -275,7 +276,8 @@ def test_develop_migrate_gets_stack_network(dry):
         "--subnets", "subnet-0aaa,subnet-0bbb",
         "--security-groups", "sg-0ccc",
         "--log-group", "/webstack/staging/web",
-        "--region", "us-east-1",
+        # The stack's own region, not the state backend's (AWS_REGION, us-east-1).
+        "--region", "eu-west-1",
         "--command", "alembic upgrade head",
         "--timeout", "900",
     ]
