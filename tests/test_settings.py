@@ -21,6 +21,11 @@ def stack_config(stack: str) -> dict:
     return config
 
 
+def encode(config: dict) -> dict:
+    """Encode a stack file's config as the CLI passes it: mappings as JSON strings."""
+    return {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+
+
 def with_value(stack: str, section: str, key: str, value: object) -> dict:
     raw = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
     raw = copy.deepcopy(raw)
@@ -120,7 +125,7 @@ def test_image_tag_is_commit_sha():
 )
 def test_invalid_value_names_file_key_and_value(section, key, value, message):
     config = with_value("prod", section, key, value)
-    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    encoded = encode(config)
     with pytest.raises(SettingsError, match=r"^Pulumi\.prod\.yaml: .*" + message):
         load("prod", encoded, commit_sha=SHA)
 
@@ -128,7 +133,7 @@ def test_invalid_value_names_file_key_and_value(section, key, value, message):
 def test_storage_maximum_below_allocated_rejected():
     config = with_value("prod", "database", "allocatedStorageGiB", 100)
     config["webstack:database"]["maxAllocatedStorageGiB"] = 50
-    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    encoded = encode(config)
     with pytest.raises(
         SettingsError,
         match=r"maxAllocatedStorageGiB: 50\. Allowed: at least "
@@ -189,7 +194,7 @@ def test_openai_key_required_without_local_llm():
 
 def test_local_llm_needs_ollama_url():
     config = with_value("prod", "app", "useLocalLlm", True)
-    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    encoded = encode(config)
     with pytest.raises(
         SettingsError,
         match=r"ollamaBaseUrl: ''\. Allowed: an http\(s\) URL of "
@@ -207,7 +212,7 @@ def test_prebuilt_image_still_needs_commit():
     digest = "1" * 64
     config = with_value("prod", "image", "uri",
                         f"123456789012.dkr.ecr.us-east-1.amazonaws.com/webstack-prod@sha256:{digest}")
-    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    encoded = encode(config)
     with pytest.raises(SettingsError, match=r"no commit SHA found"):
         load("prod", encoded, commit_sha="")
 
@@ -216,14 +221,14 @@ def test_prebuilt_image_in_stack_repository_accepted():
     digest = "1" * 64
     uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/webstack-prod@sha256:{digest}"
     config = with_value("prod", "image", "uri", uri)
-    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    encoded = encode(config)
     assert load("prod", encoded, commit_sha=SHA).image.uri == uri
 
 
 def test_prebuilt_image_in_other_repository_rejected():
     uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:{'1' * 64}"
     config = with_value("prod", "image", "uri", uri)
-    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    encoded = encode(config)
     with pytest.raises(SettingsError, match=r"image\.uri: .*Allowed: an image in this stack's "
                                             r"repository, <account>\.dkr\.ecr\.us-east-1"
                                             r"\.amazonaws\.com/webstack-prod@sha256"):
@@ -320,14 +325,14 @@ def test_hold_service_task_definition_rejects_non_boolean():
 )
 def test_stricter_value_rejected(section, key, value, message):
     config = with_value("prod", section, key, value)
-    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    encoded = encode(config)
     with pytest.raises(SettingsError, match=r"^Pulumi\.prod\.yaml: .*" + message):
         load("prod", encoded, commit_sha=SHA)
 
 
 def test_engine_version_as_yaml_number_accepted():
     config = with_value("prod", "cache", "engineVersion", 7.0)
-    encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in config.items()}
+    encoded = encode(config)
     assert load("prod", encoded, commit_sha=SHA).cache.engine_version == "7.0"
 
 
