@@ -58,6 +58,9 @@ SECTION_KEYS = (
     "holdServiceTaskDefinition",
 )
 SECRET_KEYS = ("openaiApiKey",)
+# Configuration namespaces a stack file may use: this project's, the Pulumi engine's and
+# those of the providers the program loads. Any other (a misspelt `webstak:`) is an error.
+KNOWN_NAMESPACES = frozenset({PROJECT, "pulumi", "aws", "awsx", "docker", "random"})
 CREATE_ONLY_NETWORK_KEYS = ("cidrBlock", "availabilityZones", "natGateways")
 EXISTING_ONLY_NETWORK_KEYS = ("vpcId", "publicSubnetIds", "privateSubnetIds")
 
@@ -127,6 +130,16 @@ def load(
     source = source or stack_file_name(stack)
     values = {key: parse_value(value) for key, value in config.items()}
 
+    foreign = sorted(
+        key for key in values if key.split(":", 1)[0] not in KNOWN_NAMESPACES or ":" not in key
+    )
+    if foreign:
+        raise SettingsError(
+            f"{source}: unknown key {foreign[0]}. Allowed: keys of this project "
+            f"({PROJECT}:...) and of the providers it uses ("
+            + ", ".join(f"{n}:..." for n in sorted(KNOWN_NAMESPACES - {PROJECT}))
+            + ")."
+        )
     own = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{PROJECT}:")}
     unknown = sorted(set(own) - set(SECTION_KEYS) - set(SECRET_KEYS))
     if unknown:

@@ -285,8 +285,8 @@ def test_rollout_updates_service_task_definition(prod):
         (b"config:\n  webstack:domainName: [unclosed\n", r"invalid YAML at line 3"),
         (b"config:\n  webstack:domainName: caf\xe9.example.com\n", r"not UTF-8 text"),
         (b"config:\n  1: 2\n", r"invalid key 1 under config"),
-        (b"config:\n  webstack:app:\n    openaiModel: 2024-01-01\n",
-         r"invalid value for webstack:app: .*quote dates"),
+        (b"config:\n  webstack:app:\n    openaiModel: !!binary Z3B0\n",
+         r"invalid value for webstack:app: .*Allowed: strings, numbers"),
         (b"config:\n  webstack:domainName: ~\n", r"webstack:domainName has no value \(null\)"),
         (b"- a\n- b\n", r"expected a mapping with a `config` mapping inside"),
     ],
@@ -336,3 +336,13 @@ def test_arm64_image_runs_on_arm64_tasks(tmp_path):
 
 def test_region_is_exported_for_the_pipeline(prod):
     assert prod.outputs["region"] == "us-east-1"
+
+
+def test_cli_reads_yaml_as_the_pulumi_cli(tmp_path, capsys):
+    from tools.plan import main
+
+    text = (ROOT / "Pulumi.prod.yaml").read_text().replace("multiAz: true", "multiAz: yes")
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(text)
+    assert main(["prod", "--config-file", str(stack_file)]) == 2
+    assert "webstack:database.multiAz: 'yes'. Allowed: true or false." in capsys.readouterr().err

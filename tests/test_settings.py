@@ -355,3 +355,17 @@ def test_relaxation_in_second_production_region_rejected():
     config["webstack:relaxations"] = json.dumps({"rds-multi-az": "saves money in production"})
     with pytest.raises(SettingsError, match=r"in the production stack prod-eu,"):
         load("prod-eu", config, commit_sha=SHA)
+
+
+@pytest.mark.parametrize("key", ["webstak:service", "otherproj:service"])
+def test_unknown_namespace_rejected(key):
+    config = stack_config("prod")
+    config[key] = "{}"
+    with pytest.raises(SettingsError, match=rf"unknown key {key}\. Allowed: keys of this project"):
+        load("prod", config, commit_sha=SHA)
+
+
+def test_provider_keys_accepted():
+    config = stack_config("prod")
+    config["aws:defaultTags"] = json.dumps({"tags": {"team": "web"}})
+    assert load("prod", config, commit_sha=SHA).region == "us-east-1"

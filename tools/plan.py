@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import runpy
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -53,7 +54,32 @@ class Plan:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """A YAML loader that rejects a key given twice in one mapping, as the Pulumi CLI does."""
+    """A YAML loader that reads stack files as the Pulumi CLI does.
+
+    The CLI parses YAML 1.2, while PyYAML's SafeLoader follows YAML 1.1, where `yes`, `off`,
+    `02000` (octal), `1_024`, `1:00` (base 60) and `2024-01-01` are booleans, numbers and
+    dates. Here only the YAML 1.2 core forms are: `true`/`false`, decimal and `0x` integers,
+    and decimal floats, so `yes` stays a string that the settings reject. It also rejects
+    a key given twice in one mapping, as the CLI does.
+    NOTE: modelled on the YAML 1.2 core schema, not compared with the CLI's parser, which
+    cannot run here.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [
+            (tag, pattern)
+            for tag, pattern in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
+                           "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")
+        ]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        value = str(self.construct_scalar(node))
+        if value.lower().startswith(("0x", "-0x", "+0x")):
+            return int(value, 16)
+        return int(value, 10)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -67,6 +93,23 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+.0123456789"),
+)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
 
 
 def source_name(path: Path, given: bool) -> str:
@@ -122,7 +165,7 @@ def _encode(key: str, value: Any, source: str) -> str:
             pass
     raise PlanConfigError(
         f"{source}: invalid value for {key}: {value!r:.80}. Allowed: strings, numbers, "
-        "booleans, and lists and mappings of them (quote dates and other YAML types)."
+        "booleans, and lists and mappings of them."
     )
 
 
