@@ -1,8 +1,9 @@
 """Turn one stack's raw configuration into `StackSettings`, before any resource exists.
 
-`load` is pure: it takes the configuration map (`"webstack:service"` -> value) and the
-stack file's name, and raises `SettingsError` naming the file, the key, the value received
-and what is allowed. `__main__.py` and the offline plan call it first, so a bad value never
+`load` takes the configuration map (`"webstack:service"` -> value) and the stack file's
+name, and raises `SettingsError` naming the file, the key, the value received and what is
+allowed. It reads nothing else, except the commit SHA (environment, then `git`) when the
+caller does not pass one. `__main__.py` and the offline plan call it first, so a bad value never
 leaves a half-declared stack.
 """
 
@@ -84,7 +85,7 @@ REDIS_ENGINE_VERSIONS = SUPPORTED_VERSIONS["redis"]
 
 
 def stack_file_name(stack: str) -> str:
-    """The file the Pulumi CLI reads a stack's configuration from by default."""
+    """Return the file the Pulumi CLI reads a stack's configuration from by default."""
     return f"Pulumi.{stack}.yaml"
 
 
@@ -99,9 +100,9 @@ def parse_value(value: Any) -> Any:
 
 
 def resolve_commit_sha(environ: Mapping[str, str] | None = None) -> str:
-    """The commit the image is tagged with: COMMIT_SHA, then BITBUCKET_COMMIT, then git.
+    """Return the commit the image is tagged with: COMMIT_SHA, BITBUCKET_COMMIT, then git.
 
-    Returns an empty string when none is available; `load` rejects that in build mode.
+    Returns an empty string when none is available, which `load` rejects.
     """
     env = os.environ if environ is None else environ
     for name in ("COMMIT_SHA", "BITBUCKET_COMMIT"):
@@ -416,8 +417,8 @@ def _load_balancer(r: SectionReader) -> LoadBalancerSettings:
     settings = LoadBalancerSettings(
         deletion_protection=r.boolean("deletionProtection", True),
         # The app closes idle connections after APP_KEEP_ALIVE_SECONDS; a longer ALB idle
-        # timeout makes the ALB reuse closed connections and answer 502. The minimum leaves
-        # room for a slow LLM answer (the app waits up to 25 s).
+        # timeout makes the ALB reuse closed connections and return 502. The minimum leaves
+        # room for a slow LLM response (the app waits up to 25 s).
         idle_timeout_seconds=r.integer(
             "idleTimeoutSeconds", 60, minimum=30, maximum=APP_KEEP_ALIVE_SECONDS - 5
         ),
@@ -446,6 +447,7 @@ def _database(r: SectionReader) -> DatabaseSettings:
             maximum,
             f"at least {least}, 10 % above allocatedStorageGiB ({allocated})",
         )
+
     settings = DatabaseSettings(
         enabled=enabled,
         engine_version=str(r.string("engineVersion", "16", allowed=POSTGRES_MAJOR_VERSIONS)),
@@ -473,6 +475,7 @@ def _database(r: SectionReader) -> DatabaseSettings:
         deletion_protection=r.boolean("deletionProtection", True),
         backup_retention_days=r.integer("backupRetentionDays", 7, minimum=1, maximum=35),
     )
+
     username = settings.master_username
     if username in RESERVED_USERNAMES or username.startswith(RESERVED_USERNAME_PREFIX):
         raise r.fail(
@@ -522,7 +525,7 @@ def _activity_log(r: SectionReader) -> ActivityLogSettings:
 
 
 def _relaxations(root: SectionReader, raw: Any, stack: str) -> dict[str, str]:
-    """The policy rules this stack relaxes, checked by the policy pack's own reader."""
+    """Return the policy rules this stack relaxes, checked by the policy pack's own reader."""
     root.consumed.add("relaxations")
     try:
         return parse_relaxations(raw, stack, root.source)

@@ -369,3 +369,25 @@ def test_provider_keys_accepted():
     config = stack_config("prod")
     config["aws:defaultTags"] = json.dumps({"tags": {"team": "web"}})
     assert load("prod", config, commit_sha=SHA).region == "us-east-1"
+
+
+def test_absent_sections_take_model_defaults():
+    from dataclasses import replace
+
+    from settings import model
+
+    config = {
+        "aws:region": "us-east-1",
+        "webstack:domainName": "app.example.com",
+        "webstack:hostedZoneName": "example.com",
+        "webstack:openaiApiKey": "secret-value",
+    }
+    s = load("prod", config, commit_sha=SHA)
+    assert s.network == model.NetworkSettings()
+    assert s.image == replace(model.ImageSettings(), tag=SHA, repository_name="webstack-prod")
+    assert s.service == model.ServiceSettings()
+    assert s.app == model.AppSettings()
+    assert s.load_balancer == model.LoadBalancerSettings()
+    assert s.database == model.DatabaseSettings()
+    assert s.cache == model.CacheSettings()
+    assert s.activity_log == model.ActivityLogSettings()

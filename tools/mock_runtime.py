@@ -88,7 +88,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
     looked_up: set[str] = field(default_factory=set)
     """Strings returned by mocked lookups (account id, zone id); real AWS results differ."""
     extra_calls: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
-    """Additional invoke answers by token, for a test that needs one."""
+    """Additional invoke results by token, for a test that needs one."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _registering: threading.local = field(default_factory=threading.local)
     """The parent URN of the registration in progress on this thread."""
@@ -133,8 +133,8 @@ class RecordingMocks(pulumi_mocks.Mocks):
 
     def _remember(self, value: Any, given: set[str]) -> None:
         if isinstance(value, str):
-            # The account id inside an ARN is invented with it; on its own it is a lookup
-            # answer that a real preview already knows.
+            # The account id inside an ARN is invented with it. On its own it is a lookup
+            # result that a real preview already knows.
             if value not in given and value != ACCOUNT_ID:
                 self.computed.add(value)
         elif isinstance(value, dict):
@@ -296,7 +296,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
     # -- invokes ---------------------------------------------------------------------------
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:
-        """Answer the function calls the program makes; any other one raises."""
+        """Return results for the function calls the program makes; any other one raises."""
         token, inputs = args.token, dict(args.args)
         answer: dict[str, Any]
         match token:
@@ -335,8 +335,8 @@ class RecordingMocks(pulumi_mocks.Mocks):
                     f"no mock result for invoke {token} with {inputs}; "
                     "add one to RecordingMocks.call or extra_calls"
                 )
-        # Lookup answers are known during a real preview, so they are not marked as
-        # computed; they are recorded apart so a renderer can still flag them as mock data.
+        # A real preview already knows lookup results, so they are not marked as computed.
+        # They are recorded apart, so a renderer can still flag them as mock data.
         with self._lock:
             self._remember_lookup(answer)
         return answer
@@ -365,12 +365,11 @@ class RecordingMocks(pulumi_mocks.Mocks):
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that records each registration with its parent and the stack outputs."""
+    """A mock monitor that records each registration with its parent."""
 
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.recording_mocks = mocks
-        self.stack_outputs: dict[str, Any] = {}
         self._urn_to_key: dict[str, str] = {}
 
     def RegisterResource(self, request: Any) -> Any:
@@ -401,12 +400,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self._urn_to_key[response.urn] = f"{request.type}::{request.name}"
             self.recording_mocks.records.append(record)
         return response
-
-    def RegisterResourceOutputs(self, request: Any) -> Any:
-        if "::pulumi:pulumi:Stack::" in request.urn:
-            outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
-            self.stack_outputs = dict(outputs)
-        return super().RegisterResourceOutputs(request)
 
 
 def install(

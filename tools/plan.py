@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import runpy
 import sys
@@ -69,8 +70,13 @@ class _StrictLoader(yaml.SafeLoader):
         first: [
             (tag, pattern)
             for tag, pattern in resolvers
-            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
-                           "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")
+            if tag
+            not in (
+                "tag:yaml.org,2002:bool",
+                "tag:yaml.org,2002:int",
+                "tag:yaml.org,2002:float",
+                "tag:yaml.org,2002:timestamp",
+            )
         ]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -96,24 +102,33 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 _StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
     list("tTfF"),
 )
 _StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0x[0-9a-fA-F]+)$"),
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9]+|0x[0-9a-fA-F]+)$"),
     list("-+0123456789"),
 )
 _StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
     list("-+.0123456789"),
 )
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
 
 
+def stack_file_path(stack: str, config_file: Path | None) -> Path:
+    """Return the stack file a render reads: `config_file`, else `Pulumi.<stack>.yaml`."""
+    return config_file or ROOT / f"Pulumi.{stack}.yaml"
+
+
 def source_name(path: Path, given: bool) -> str:
-    """How messages name a stack file: its name, or the path given on the command line."""
+    """Return how messages name a stack file: its name, or the path given on the CLI."""
     return str(path) if given else path.name
 
 
@@ -126,8 +141,9 @@ def read_stack_document(path: Path, source: str | None = None) -> dict[str, Any]
     except FileNotFoundError:
         raise PlanConfigError(f"{source}: stack file not found at {path}") from None
     except UnicodeDecodeError as error:
-        raise PlanConfigError(f"{source}: not UTF-8 text ({error.reason} at byte "
-                              f"{error.start})") from None
+        raise PlanConfigError(
+            f"{source}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
     except OSError as error:
         raise PlanConfigError(f"{source}: cannot read the stack file: {error.strerror}") from None
     except yaml.MarkedYAMLError as error:
@@ -184,8 +200,10 @@ def to_cli_config(
     placeholders: list[str] = []
     for key, value in config.items():
         if not isinstance(key, str) or not key:
-            raise PlanConfigError(f"{source}: invalid key {key!r} under config. "
-                                  "Allowed: names such as webstack:service or aws:region.")
+            raise PlanConfigError(
+                f"{source}: invalid key {key!r} under config. "
+                "Allowed: names such as webstack:service or aws:region."
+            )
         full_key = key if ":" in key else f"{PROJECT}:{key}"
         if isinstance(value, dict) and set(value) == {"secure"}:
             encoded[full_key] = SECRET_PLACEHOLDER
@@ -202,7 +220,7 @@ def to_cli_config(
 
 
 def _component_error(error: BaseException) -> BaseException | None:
-    """The ComponentInputError behind an error raised inside an `apply`, if there is one."""
+    """Return the ComponentInputError behind an error raised inside an `apply`, or None."""
     from components.errors import ComponentInputError
 
     seen: set[int] = set()
@@ -228,7 +246,7 @@ def render(stack: str, config_file: Path | None = None, commit_sha: str | None =
     from settings import SECRET_KEYS, SettingsError
     from tools import mock_runtime
 
-    path = config_file or ROOT / f"Pulumi.{stack}.yaml"
+    path = stack_file_path(stack, config_file)
     source = source_name(path, config_file is not None)
     config = read_stack_file(path, source)
     encoded, secret_keys, placeholders = to_cli_config(config, SECRET_KEYS, source)
@@ -237,8 +255,6 @@ def render(stack: str, config_file: Path | None = None, commit_sha: str | None =
     mocks = mock_runtime.RecordingMocks(region=region)
     pulumi.runtime.set_all_config(encoded, secret_keys)
     mock_runtime.install(mocks, project=PROJECT, stack=stack)
-
-    import os
 
     previous = {name: os.environ.get(name) for name in ("COMMIT_SHA", "WEBSTACK_CONFIG_SOURCE")}
     os.environ["COMMIT_SHA"] = commit_sha or "0" * 40
@@ -250,7 +266,7 @@ def render(stack: str, config_file: Path | None = None, commit_sha: str | None =
         raise PlanConfigError(str(error)) from None
     except Exception as error:
         # A component check that needs a deploy-time value runs inside `apply`, and the
-        # runtime wraps its error; the plan reports it like any other invalid value.
+        # runtime wraps its error. The plan reports it like any other invalid value.
         cause = _component_error(error)
         if cause is None:
             raise
@@ -321,7 +337,7 @@ class Marker:
 
 
 def _json_document(value: str) -> Any | None:
-    """Decode a string input that holds a JSON object or array (policies, containers)."""
+    """Decode a string input that contains a JSON object or array (policies, containers)."""
     if value[:1] not in ("{", "["):
         return None
     try:
@@ -345,7 +361,7 @@ def to_document(plan: Plan) -> dict[str, Any]:
     Shape: `{"stack", "resources": [{"type", "name", "parent", "inputs", "options"}],
     "outputs"}`. Resources are sorted by parent, type and name, and keys alphabetically,
     because the mock runtime registers resources on several threads and their order varies
-    between runs; sorted output can be compared with `diff`. `options` lists the resource
+    between runs. Sorted output can be compared with `diff`. `options` lists the resource
     options a plan reader needs (`ignoreChanges`, `protect`) and is empty when none is set.
     """
     marker = Marker(plan.computed, plan.looked_up)
@@ -356,13 +372,15 @@ def to_document(plan: Plan) -> dict[str, Any]:
             options["ignoreChanges"] = list(r.ignore_changes)
         if r.protect:
             options["protect"] = True
-        resources.append({
-            "type": r.type,
-            "name": r.name,
-            "parent": r.parent,
-            "inputs": _sorted(marker.value(r.inputs)),
-            "options": options,
-        })
+        resources.append(
+            {
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "inputs": _sorted(marker.value(r.inputs)),
+                "options": options,
+            }
+        )
     return {
         "stack": plan.stack,
         "resources": resources,
@@ -378,7 +396,7 @@ def _format_scalar(value: Any, width: int | None) -> str:
 
 
 def to_tree(plan: Plan, full: bool = False) -> str:
-    """The readable form: each resource under its parent, its inputs one per line."""
+    """Render the readable form: each resource under its parent, its inputs one per line."""
     document = to_document(plan)
     width = None if full else 150
     children: dict[str | None, list[dict[str, Any]]] = {}

@@ -53,17 +53,12 @@ def stack_resources(records: Iterable[Any]) -> list[StackResource]:
     return resources
 
 
-def stack_file_path(stack: str, config_file: Path | None) -> Path:
-    """Return the stack file a render uses: `config_file` or `Pulumi.<stack>.yaml`."""
-    return config_file or ROOT / f"Pulumi.{stack}.yaml"
-
-
 def load_context(stack: str, config_file: Path | None) -> RuleContext:
     """Read the stack file's relaxations and return the rules' context for the stack.
 
     Raises RelaxationError (an invalid mapping) or PlanConfigError (an unreadable file).
     """
-    from tools.plan import read_stack_document, source_name
+    from tools.plan import read_stack_document, source_name, stack_file_path
 
     path = stack_file_path(stack, config_file)
     source = source_name(path, config_file is not None)
